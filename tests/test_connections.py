@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -110,6 +111,9 @@ def test_joins_a_server_started_by_another_process(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+        # The child's redis-server outlives a SIGKILLed child: stop it so no test leaks one.
+        with contextlib.suppress(redis.RedisError):
+            start_embedded(tmp_path / "shared").sync_client().shutdown(nosave=True)
 
 
 def test_long_data_dir_falls_back_to_a_short_socket(tmp_path: Path) -> None:

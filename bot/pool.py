@@ -1,0 +1,106 @@
+"""CPU work in a process pool, with stage progress reported back while it runs.
+
+The worker's event loop must stay responsive (heartbeats, other jobs, cancel requests), so
+rendering runs in child processes. A child reports each stage it enters through a managed
+queue; the parent turns those into progress events between stages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import multiprocessing
+import queue
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Progress = Callable[[str, float], None]
+OnProgress = Callable[[str, float], Awaitable[None]]
+
+# spawn: children start clean (no copied event loop, sockets or locks from the parent).
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+def _warm_up(modules: tuple[str, ...]) -> None:
+    """Import the engine once per child so the first job doesn't pay for it."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) -> T:
+    def report(stage: str, fraction: float) -> None:
+        channel.put((stage, float(fraction)))
+
+    return fn(*args, progress=report)
+
+
+class RenderPool:
+    """A process pool whose jobs call `progress(stage, fraction)` as they go."""
+
+    def __init__(self, workers: int, warm_up: tuple[str, ...] = ("engine.pipeline",)) -> None:
+        self.workers = workers
+        self.warm_up = warm_up
+        self._executor: ProcessPoolExecutor | None = None
+        self._manager: Any = None
+
+    def start(self) -> None:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=_CONTEXT, initializer=_warm_up, initargs=(self.warm_up,)
+            )
+        if self._manager is None:
+            self._manager = _CONTEXT.Manager()
+
+    async def run(
+        self, fn: Callable[..., T], *args: Any, on_progress: OnProgress | None = None
+    ) -> T:
+        """Run `fn(*args, progress=...)` in a child; await `on_progress` for each stage."""
+        self.start()
+        assert self._executor is not None
+        channel = self._manager.Queue()
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, _run_reporting, fn, args, channel)
+        except BrokenProcessPool:
+            self._restart()
+            raise
+        try:
+            while True:
+                done, _ = await asyncio.wait({future}, timeout=0.05)
+                await self._drain(channel, on_progress)
+                if done:
+                    break
+            return future.result()
+        except BrokenProcessPool:
+            # A child died (OOM, SIGKILL). Replace the pool; the caller may retry the job.
+            self._restart()
+            raise
+
+    async def _drain(self, channel: Any, on_progress: OnProgress | None) -> None:
+        while True:
+            try:
+                stage, fraction = channel.get_nowait()
+            except queue.Empty:
+                return
+            if on_progress is not None:
+                await on_progress(stage, fraction)
+
+    def _restart(self) -> None:
+        log.warning("a render process died; starting a fresh pool")
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None

@@ -1,0 +1,54 @@
+"""The render pool runs work in child processes and reports stages while they run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from bot.pool import RenderPool
+from tests import pool_work
+
+
+@pytest.fixture
+def pool():
+    pool = RenderPool(workers=1, warm_up=())
+    yield pool
+    pool.close()
+
+
+async def test_stages_arrive_in_order_while_the_event_loop_stays_free(pool: RenderPool) -> None:
+    seen: list[tuple[str, float]] = []
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def on_progress(stage: str, fraction: float) -> None:
+        seen.append((stage, fraction))
+
+    tick_task = asyncio.create_task(ticker())
+    result = await pool.run(pool_work.staged, 4, on_progress=on_progress)
+    tick_task.cancel()
+    assert result["stages"] == 4
+    assert result["pid"] != os.getpid()  # really another process
+    assert [stage for stage, _ in seen] == ["Stage 1", "Stage 2", "Stage 3", "Stage 4"]
+    assert [f for _, f in seen] == sorted(f for _, f in seen)
+    assert ticks > 10  # the loop kept running while the child worked
+
+
+async def test_an_error_in_the_child_reaches_the_caller(pool: RenderPool) -> None:
+    with pytest.raises(ValueError, match="no such chord"):
+        await pool.run(pool_work.explode, "no such chord")
+
+
+async def test_a_dead_child_breaks_one_job_and_the_pool_recovers(pool: RenderPool) -> None:
+    with pytest.raises(BrokenProcessPool):
+        await pool.run(pool_work.die)
+    result = await pool.run(pool_work.staged, 1)
+    assert result["stages"] == 1
