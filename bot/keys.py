@@ -1,0 +1,77 @@
+"""Every Redis key BeatBot writes, in one place. All start with the configured prefix."""
+
+from __future__ import annotations
+
+
+def queue(prefix: str) -> str:
+    """The arq queue (a sorted set of job ids)."""
+    return f"{prefix}:queue"
+
+
+def job(prefix: str, job_id: str) -> str:
+    """Hash: one job's record (state, progress, stage, request, result, error)."""
+    return f"{prefix}:job:{job_id}"
+
+
+def generation_job(prefix: str) -> str:
+    """Hash: generation id -> job id."""
+    return f"{prefix}:generation-jobs"
+
+
+def active_jobs(prefix: str) -> str:
+    """Set: ids of jobs running right now."""
+    return f"{prefix}:jobs:active"
+
+
+def counter(prefix: str, name: str) -> str:
+    """Integer: how many jobs ended in this state (completed, failed)."""
+    return f"{prefix}:jobs:{name}"
+
+
+# --- events (bot.events) --------------------------------------------------------------
+
+
+def events(prefix: str) -> str:
+    """Stream: every job and DAW event, capped at `queue.stream_maxlen` entries."""
+    return f"{prefix}:events"
+
+
+def event_dedupe(prefix: str, dedupe_key: str) -> str:
+    """String: the stream id of a logical event already published (e.g. `<gid>:finished`)."""
+    return f"{prefix}:events:dedupe:{dedupe_key}"
+
+
+def once(prefix: str, key: str) -> str:
+    """String: set once by an adapter that has done something (posted a result) for `key`."""
+    return f"{prefix}:once:{key}"
+
+
+# --- limits (bot.limits) --------------------------------------------------------------
+
+
+def rate(prefix: str, user: str) -> str:
+    """Sorted set: one member per request in the last minute, scored by server time (ms)."""
+    return f"{prefix}:rate:{user}"
+
+
+def quota(prefix: str, user: str) -> str:
+    """Hash: {day, used_ms}: audio rendered for this user on that UTC day."""
+    return f"{prefix}:quota:{user}"
+
+
+# --- history (bot.history) ------------------------------------------------------------
+
+
+def history_order(prefix: str, user: str) -> str:
+    """List: the user's generation ids, newest first, at most `limits.history_size`."""
+    return f"{prefix}:history:order:{user}"
+
+
+def history_entries(prefix: str, user: str) -> str:
+    """Hash: generation id -> JSON history entry, for the ids in `history_order`."""
+    return f"{prefix}:history:entries:{user}"
+
+
+def generation(prefix: str, generation_id: str) -> str:
+    """String: JSON record of one generation."""
+    return f"{prefix}:generation:{generation_id}"
