@@ -1,0 +1,280 @@
+"""Mixing: the four profiles as per-stem processing, bus glue, and auto-mix of user tracks.
+
+Each stem is processed on its own (high-pass, EQ, compression, saturation, and its own
+reverb/delay send, whose return stays in that stem), so the processed stems always sum
+exactly to the mix. Bus glue (`bus_process`) runs on the sum afterwards, before mastering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from pedalboard import (
+    Compressor,
+    Delay,
+    Distortion,
+    Gain,
+    HighpassFilter,
+    HighShelfFilter,
+    LowShelfFilter,
+    PeakFilter,
+    Pedalboard,
+    Reverb,
+)
+from scipy import signal
+
+from engine.errors import EngineInputError
+from engine.loudness import integrated_lufs, true_peak
+
+PROFILES: tuple[str, ...] = ("balanced", "bass-heavy", "bright", "warm")
+ROLES: tuple[str, ...] = (
+    "kick",
+    "snare",
+    "hats",
+    "perc",
+    "drums",
+    "bass",
+    "chords",
+    "melody",
+    "vocals",
+    "fx",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Tone of a whole mix: shelves and presence on every stem, drive, space, bus glue."""
+
+    low_db: float  # low shelf at 120 Hz on bass-carrying stems
+    high_db: float  # high shelf at 6 kHz on everything above the bass
+    presence_db: float  # peak at 3 kHz on melodic stems
+    drive_db: float  # soft saturation (0 = clean)
+    space: float  # scales every reverb send
+    bus_ratio: float
+    bus_threshold_db: float
+
+
+_PROFILES: dict[str, Profile] = {
+    "balanced": Profile(0.0, 0.0, 0.0, 0.0, 1.0, 2.0, -16.0),
+    "bass-heavy": Profile(5.0, -1.0, -1.0, 2.0, 0.8, 2.5, -16.0),
+    "bright": Profile(-1.5, 4.5, 2.5, 0.0, 1.0, 2.0, -17.0),
+    "warm": Profile(2.0, -4.0, -1.5, 6.0, 1.2, 1.6, -15.0),
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """How one kind of stem is treated before the profile's colour."""
+
+    highpass_hz: float
+    threshold_db: float
+    ratio: float
+    attack_ms: float
+    release_ms: float
+    gain_db: float
+    reverb: float  # wet level of its own reverb send (0 = dry)
+    carries_bass: bool = False
+
+
+_ROLES: dict[str, Role] = {
+    "kick": Role(25, -14, 3.0, 8, 80, 0.0, 0.0, carries_bass=True),
+    "snare": Role(90, -16, 3.0, 4, 120, -0.5, 0.0),
+    "hats": Role(300, -20, 2.0, 2, 60, -2.0, 0.0),
+    "perc": Role(150, -20, 2.0, 3, 90, -2.0, 0.0),
+    "drums": Role(25, -16, 2.5, 6, 100, 0.0, 0.0, carries_bass=True),
+    "bass": Role(28, -18, 4.0, 15, 150, 0.0, 0.0, carries_bass=True),
+    "chords": Role(140, -22, 2.0, 20, 200, -1.0, 0.22),
+    "melody": Role(180, -20, 2.5, 10, 160, -0.5, 0.16),
+    "vocals": Role(100, -20, 3.0, 5, 120, 0.0, 0.14),
+    "fx": Role(60, -24, 1.5, 20, 250, -3.0, 0.0),
+    "other": Role(60, -20, 2.0, 10, 150, -1.0, 0.10),
+}
+
+
+@dataclass
+class MixResult:
+    stems: dict[str, np.ndarray]  # processed, (n, 2) float32 each
+    mix: np.ndarray  # exactly the sum of the processed stems
+
+
+@dataclass
+class AutoMixResult:
+    mix: np.ndarray
+    roles: list[str]
+    gains_db: list[float]
+
+
+def check_profile(profile: str) -> Profile:
+    try:
+        return _PROFILES[profile]
+    except KeyError:
+        raise EngineInputError(
+            f"I don't know the mix profile {profile!r}; pick one of {', '.join(PROFILES)}."
+        ) from None
+
+
+@lru_cache(maxsize=128)
+def _stem_board(role_name: str, profile_name: str, sr: int, bpm: float | None) -> Pedalboard:
+    role, profile = _ROLES[role_name], _PROFILES[profile_name]
+    plugins: list[object] = [HighpassFilter(cutoff_frequency_hz=role.highpass_hz)]
+    if role.carries_bass and profile.low_db:
+        plugins.append(LowShelfFilter(cutoff_frequency_hz=120, gain_db=profile.low_db, q=0.7))
+    if (not role.carries_bass or role_name == "drums") and profile.high_db:
+        plugins.append(HighShelfFilter(cutoff_frequency_hz=6000, gain_db=profile.high_db))
+    if role_name in ("chords", "melody", "vocals") and profile.presence_db:
+        plugins.append(PeakFilter(cutoff_frequency_hz=3000, gain_db=profile.presence_db, q=0.9))
+    plugins.append(
+        Compressor(
+            threshold_db=role.threshold_db,
+            ratio=role.ratio,
+            attack_ms=role.attack_ms,
+            release_ms=role.release_ms,
+        )
+    )
+    if profile.drive_db and role_name in ("bass", "drums", "kick"):
+        # Drive then pull the level back: colour, not loudness.
+        plugins += [Distortion(drive_db=profile.drive_db), Gain(gain_db=-profile.drive_db * 0.8)]
+    if role_name == "melody" and bpm:
+        # A dotted-eighth echo, tucked under the dry signal.
+        plugins.append(Delay(delay_seconds=0.75 * 60.0 / bpm, feedback=0.25, mix=0.12))
+    wet = role.reverb * profile.space
+    if wet > 0:
+        plugins.append(Reverb(room_size=0.45, damping=0.6, wet_level=wet, dry_level=1.0, width=0.9))
+    plugins.append(Gain(gain_db=role.gain_db))
+    return Pedalboard(plugins)
+
+
+def _process(audio: np.ndarray, board: Pedalboard, sr: int) -> np.ndarray:
+    board.reset()  # a cached board must not carry a previous stem's reverb tail
+    frames = np.ascontiguousarray(audio.T, dtype=np.float32)
+    return np.ascontiguousarray(board(frames, sr, reset=True).T, dtype=np.float32)
+
+
+def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[:, None]
+    if audio.ndim != 2 or audio.shape[1] not in (1, 2):
+        raise EngineInputError(f"The stem {name!r} is not mono or stereo audio.")
+    if audio.shape[1] == 1:
+        audio = np.repeat(audio, 2, axis=1)
+    return audio
+
+
+def mix_stems(
+    stems: Mapping[str, np.ndarray],
+    sr: int,
+    profile: str = "balanced",
+    roles: Mapping[str, str] | None = None,
+    bpm: float | None = None,
+) -> MixResult:
+    """Process each stem for its role under the profile; the mix is their exact sum."""
+    check_profile(profile)
+    if not stems:
+        raise EngineInputError("There is nothing to mix: no stems were given.")
+    processed: dict[str, np.ndarray] = {}
+    length = max(len(a) for a in stems.values())
+    for name, audio in stems.items():
+        stereo = _stereo(audio, name)
+        if len(stereo) < length:
+            stereo = np.pad(stereo, ((0, length - len(stereo)), (0, 0)))
+        role = (roles or {}).get(name, name)
+        role = role if role in _ROLES else "other"
+        if not np.any(stereo):
+            processed[name] = stereo.copy()
+            continue
+        processed[name] = _process(stereo, _stem_board(role, profile, sr, bpm), sr)
+    mix = np.zeros((length, 2), dtype=np.float32)
+    for audio in processed.values():
+        mix += audio
+    return MixResult(stems=processed, mix=mix)
+
+
+@lru_cache(maxsize=16)
+def _bus_board(profile_name: str) -> Pedalboard:
+    profile = _PROFILES[profile_name]
+    return Pedalboard(
+        [
+            LowShelfFilter(cutoff_frequency_hz=90, gain_db=profile.low_db * 0.4, q=0.7),
+            HighShelfFilter(cutoff_frequency_hz=8000, gain_db=profile.high_db * 0.4),
+            Compressor(
+                threshold_db=profile.bus_threshold_db,
+                ratio=profile.bus_ratio,
+                attack_ms=30,
+                release_ms=200,
+            ),
+        ]
+    )
+
+
+def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
+    """The profile's tone and glue compression on the summed mix."""
+    check_profile(profile)
+    return _process(_stereo(audio, "mix"), _bus_board(profile), sr)
+
+
+# --- auto-mix of user tracks ---------------------------------------------------------------
+
+# Where each kind of track sits before the bus (integrated LUFS of the track on its own).
+_ROLE_LEVEL = {"drums": -18.0, "bass": -19.0, "other": -21.0}
+_MAX_GAIN_DB = 24.0
+
+
+def classify(audio: np.ndarray, sr: int) -> str:
+    """Roughly what a track is: "drums", "bass" or "other", from its spectrum and transients."""
+    mono = _stereo(audio, "track").mean(axis=1)
+    mono = mono[: int(sr * 30)]  # 30 s says enough and keeps long uploads cheap
+    if not np.any(mono):
+        return "other"
+    freqs, _, spec = signal.stft(mono, sr, nperseg=2048, noverlap=1536)
+    power = np.abs(spec) ** 2 + 1e-12
+    total = power.sum()
+    # Drums: noisy (flat) spectra with real energy up top, or very spiky onsets.
+    flatness = np.exp(np.mean(np.log(power), axis=0)) / np.mean(power, axis=0)
+    flux = np.maximum(np.diff(np.sqrt(power), axis=1), 0).sum(axis=0)
+    spikiness = float(np.percentile(flux, 95) / (np.median(flux) + 1e-9))
+    high_ratio = power[freqs > 2000].sum() / total
+    if high_ratio > 0.02 and (float(np.median(flatness)) > 0.02 or spikiness > 40.0):
+        return "drums"
+    if power[freqs < 160].sum() / total > 0.6:
+        return "bass"
+    return "other"
+
+
+def auto_mix(
+    tracks: Sequence[np.ndarray],
+    sr: int,
+    profile: str = "balanced",
+    names: Sequence[str] | None = None,
+    ceiling: float = -1.0,
+) -> AutoMixResult:
+    """Several user tracks -> one mix: align, gain-stage by loudness, role EQ/dynamics, glue,
+    and peaks held at or below `ceiling` dBTP."""
+    check_profile(profile)
+    if len(tracks) < 2:
+        raise EngineInputError("Mixing needs at least two tracks.")
+    names = list(names) if names is not None else [f"track{i + 1}" for i in range(len(tracks))]
+    length = max(len(t) for t in tracks)
+    staged: dict[str, np.ndarray] = {}
+    roles: list[str] = []
+    gains: list[float] = []
+    for name, track in zip(names, tracks, strict=True):
+        stereo = _stereo(track, name)
+        stereo = np.pad(stereo, ((0, length - len(stereo)), (0, 0)))
+        role = classify(stereo, sr)
+        loudness = integrated_lufs(stereo, sr)
+        gain = 0.0 if not np.isfinite(loudness) else _ROLE_LEVEL[role] - loudness
+        gain = float(np.clip(gain, -_MAX_GAIN_DB, _MAX_GAIN_DB))
+        staged[name] = stereo * np.float32(10 ** (gain / 20))
+        roles.append(role)
+        gains.append(gain)
+    result = mix_stems(staged, sr, profile, roles=dict(zip(names, roles, strict=True)))
+    mix = bus_process(result.mix, sr, profile)
+    peak = true_peak(mix, sr)
+    if np.isfinite(peak) and peak > ceiling - 0.3:
+        mix = mix * np.float32(10 ** ((ceiling - 0.3 - peak) / 20))
+    return AutoMixResult(mix=mix.astype(np.float32), roles=roles, gains_db=gains)
