@@ -1,0 +1,141 @@
+"""How many chat messages per second the parser reads: `python3 -m benchmarks parse`.
+
+Rows: the parse function on distinct messages (no cache help), on repeated messages (the
+cache, as in a busy channel where people press the same buttons), on 10 kB pastes, and the
+`beatbot parse` command fed a file through stdin (one JSON line per line).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import intents
+
+PARTS = (
+    ["make a", "gimme a", "yo", "can you do a", "", "", "<@123>", "please make"],
+    ["dark", "chill", "hard", "sad", "dreamy", "gloomy", "", "", "energetic", "agressive"],
+    ["trap", "lofi", "boom bap", "deep house", "uk drill", "dnb", "tecno", "hiphopp", "rnb",
+     "synth pop", "edm", "dubstep", "jazzy", "rock", "beat", "polka"],
+    ["beat", "", "instrumental", "type beat"],
+    ["at {n}", "{n} bpm", "around {n}", "", "", "bpm {n}"],
+    ["in C minor", "in F#m", "in Bb", "", "key of G", "in A"],
+    ["for 2 minutes", "30s", "1:30", "", "", "45 seconds long"],
+    ["", "", "-14 LUFS", "for the club", "bass heavy", "warm"],
+)  # fmt: skip
+FOLLOW_UPS = (
+    "make it faster", "a lot slower", "10 bpm faster", "same but in D minor", "now as house",
+    "darker", "another one", "one more, but sad", "stems for that", "just the drums",
+    "master it for club", "mix these bass heavy", "help", "genres", "status", "cancel", "hi",
+    "thanks!", "lol", "what's up", "🔥🔥🔥", "привет", "in my house", "",
+)  # fmt: skip
+
+
+def corpus(count: int, seed: int = 7) -> list[str]:
+    """Distinct, realistic messages: requests built from parts, follow-ups, small talk."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    messages: list[str] = []
+    while len(messages) < count:
+        if rng.random() < 0.25:
+            text = f"{rng.choice(FOLLOW_UPS)} {rng.randint(0, 10**6)}"
+        else:
+            text = " ".join(rng.choice(part) for part in PARTS).format(n=rng.randint(60, 180))
+            text = " ".join(text.split()) + f" #{rng.randint(0, 10**6)}"
+        if text not in seen:
+            seen.add(text)
+            messages.append(text)
+    return messages
+
+
+def _rate(name: str, messages: list[str], fn: Callable[[str], object], repeat: int = 1) -> dict:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for message in messages:
+            fn(message)
+    elapsed = time.perf_counter() - started
+    count = len(messages) * repeat
+    return {
+        "case": name,
+        "messages": count,
+        "seconds": round(elapsed, 3),
+        "msgs/s": round(count / elapsed),
+        "µs/msg": round(elapsed / count * 1e6, 1),
+    }
+
+
+def _cold(text: str) -> object:
+    intents._parse_cached.cache_clear()  # measure the full read, not a cache hit
+    return intents.parse(text)
+
+
+def _command() -> list[str]:
+    script = shutil.which("beatbot")
+    return [script] if script else [sys.executable, "-m", "adapters.cli"]
+
+
+def _cli(messages: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "messages.txt")
+        path.write_text("\n".join(messages) + "\n")
+        env = {**os.environ, "BEATBOT_STORAGE__DATA_DIR": tmp}
+        started = time.perf_counter()
+        subprocess.run([*_command(), "parse", "hi"], check=True, capture_output=True, env=env)
+        startup = time.perf_counter() - started
+        with path.open("rb") as stdin:
+            started = time.perf_counter()
+            done = subprocess.run(
+                [*_command(), "parse"], stdin=stdin, check=True, capture_output=True, env=env
+            )
+            elapsed = time.perf_counter() - started
+    lines = done.stdout.count(b"\n")
+    assert lines == len(messages), "beatbot parse must print one line per input line"
+    streaming = max(elapsed - startup, 1e-9)
+    return {
+        "case": f"beatbot parse < file (start-up {startup:.2f} s not counted)",
+        "messages": lines,
+        "seconds": round(elapsed, 3),
+        "msgs/s": round(lines / streaming),
+        "µs/msg": round(streaming / lines * 1e6, 1),
+    }
+
+
+def run() -> list[dict]:
+    messages = corpus(20_000)
+    intents.parse("warm up the vocabulary and regexes")
+    rows = [
+        _rate("parse(): distinct messages, cache cleared each time", messages[:5_000], _cold),
+        _rate("parse(): distinct messages (cache misses)", messages, intents.parse),
+    ]
+    hot = messages[:500]
+    for text in hot:
+        intents.parse(text)
+    rows.append(_rate("parse(): repeated messages (cache hits)", hot, intents.parse, repeat=40))
+    pastes = [(m + " ") * (10_240 // (len(m) + 1) + 1) for m in messages[:200]]
+    rows.append(_rate("parse(): 10 kB pastes", pastes, _cold))
+    rows.append(_cli(messages))
+    return rows
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = run()
+    table = Table(title="beatbot parse: messages per second")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,995 @@
+"""Chat text -> `Intent(kind, params, adjust)`: what the person wants, in the DESIGN.md contract.
+
+`params` holds only what the message states (never defaults); `adjust` holds relative changes
+("make it faster" -> {"bpm": 8}). The parser never raises: anything it cannot read is
+`unknown`, and the assistant answers that with a nudge.
+
+How a message is read, in order:
+1. clean: chat mentions, links, control characters and apostrophes go; unicode is folded
+   (NFKC, ♯/♭, dashes); only the first `MAX_CHARS` characters are read.
+2. keys, on the original casing: "Am" is a key, "am" only after "in"/"key"; "a minor" only
+   where it can't be the article ("make a minor change" has no key).
+3. numbers, most specific first, each consumed so no number counts twice: LUFS, dB, relative
+   tempo ("10 bpm faster"), relative length ("10 seconds longer"), explicit tempo ("140bpm",
+   "bpm 140", "tempo: 140", "85-90 bpm"), lengths ("30s", "2 minutes", "1:30", "1m30"),
+   numbers with other units ("4 bars", "2 beats", "50%", "2024", "$20", "4/4") and decades
+   ("90s hip hop"), then tempo from context ("at 140", "around 85") and finally a bare number
+   from 40 to 300 ("trap 140"). A bare number alone ("140") is not enough to make a beat.
+4. words: tokens are looked up in the phrase table of `bot.vocab`, longest phrase first; the
+   rest go through narrow fuzzy matching (typos of genres and moods only).
+5. the kind, from cue words and what was found (see `_decide`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from bot import vocab
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = (
+    "generate",
+    "variation",
+    "refine",
+    "stems",
+    "mix",
+    "master",
+    "help",
+    "genres",
+    "status",
+    "cancel",
+    "unknown",
+)
+# A chat message longer than this is not a beat request we could act on; reading only the
+# start keeps a 10 kB paste as fast as a one-liner.
+MAX_CHARS = 2000
+
+BEAT_FIELDS = ("genre", "bpm", "key", "mood", "duration", "mix_profile", "quality", "target_lufs")
+_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "generate": BEAT_FIELDS,
+    "variation": BEAT_FIELDS,
+    "refine": BEAT_FIELDS,
+    "stems": ("stems",),
+    "master": ("quality", "target_lufs"),
+    "mix": ("mix_profile", "quality", "target_lufs"),
+}
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    adjust: dict[str, Any] = field(default_factory=dict)
+    # A style the person named that is none of the 14 ("reggae beat"); not in the JSON
+    # contract, but lets the conversation answer "I don't know reggae yet".
+    unsupported_genre: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intent": self.kind, "params": dict(self.params), "adjust": dict(self.adjust)}
+
+
+def parse(text: str) -> Intent:
+    """Understand one chat message (a multi-line message is one message). Never raises."""
+    try:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        kind, params, adjust, unsupported = _parse_cached(text[:MAX_CHARS])
+    except Exception:  # the parser must never take the bot down; log it, answer "unknown"
+        log.exception("parser failed on %r", text[:200] if isinstance(text, str) else text)
+        return Intent("unknown")
+    return Intent(
+        kind,
+        {k: list(v) if isinstance(v, tuple) else v for k, v in params},
+        dict(adjust),
+        unsupported,
+    )
+
+
+def parse_json(text: str) -> str:
+    """One JSON line for `beatbot parse`."""
+    return json.dumps(parse(text).to_json(), ensure_ascii=False)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str) -> tuple[str, _Pairs, _Pairs, str | None]:
+    reading = _Reading(_clean(text))
+    reading.read()
+    kind, params, adjust, unsupported = _decide(reading)
+    return kind, tuple(params.items()), tuple(adjust.items()), unsupported
+
+
+_Pairs = tuple[tuple[str, Any], ...]
+
+
+# --- 1. cleaning ------------------------------------------------------------------------------
+
+_MENTION = re.compile(r"<(?:@[!&]?|#|!)[^<>\s]{0,80}>|<a?:\w{1,64}:\d{1,25}>")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_CONTROL = {i: " " for i in (*range(32), 127)}
+_UNICODE_FOLD = str.maketrans(
+    {
+        "♯": "#",
+        "♭": "b",
+        "’": "'",
+        "‘": "'",
+        "ʼ": "'",
+        "`": "'",
+        "´": "'",
+        "–": "-",
+        "—": "-",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "−": "-",
+        "\u200b": "",
+        "\u200c": "",
+        "\u200d": "",
+        "\u2060": "",
+        "\ufeff": "",
+        "\u00a0": " ",
+        "\u2028": " ",
+        "\u2029": " ",
+        "\u0085": " ",
+    }
+)
+
+
+def _clean(text: str) -> str:
+    if "<" in text:
+        text = _MENTION.sub(" ", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_UNICODE_FOLD)
+    text = text.translate(_CONTROL)
+    return text.replace("'", "").replace('"', " ")
+
+
+# --- 2/3. keys and numbers --------------------------------------------------------------------
+
+_ACC = r"(?P<acc>\#|b|\s?-?\s?(?:sharp|flat))?"
+_PRE = r"(?P<pre>\b(?:in\s+the\s+key\s+of|the\s+key\s+of|key\s+of|key\s*[:=]?|in)\s*)?"
+# "C minor", "Bb major", "F sharp minor", "e-flat min": the mode is spelled out.
+_KEY_SPELLED = re.compile(
+    r"(?<![\w#&])"
+    + _PRE
+    + r"(?P<n>[a-g])"
+    + _ACC
+    + r"\s?-?\s?(?P<mode>minor|min|moll|major|maj|dur|mayor)(?![a-z])",
+    re.IGNORECASE,
+)
+# "Cm", "F#m", "Bbm", "cmin", "Gmaj": the mode is glued to the note.
+_KEY_GLUED = re.compile(
+    r"(?<![\w#&])" + _PRE + r"(?P<n>[A-Ga-g])(?P<acc>\#|b)?(?P<mode>m|min|maj)(?![\w#])",
+    re.IGNORECASE,
+)
+# "in A", "in F#", "key of g", "key: Eb": a bare note needs a word that says it's a key.
+_KEY_BARE = re.compile(
+    r"(?<![\w#&])(?P<pre>\b(?:in\s+the\s+key\s+of|the\s+key\s+of|key\s+of|key\s*[:=]?|in)\s*)"
+    r"(?P<n>[A-Ga-g])" + _ACC + r"(?![\w#])",
+    re.IGNORECASE,
+)
+# "C#", "Bb", "Eb", "C sharp", "b flat": an accidental makes a lone note a key.
+_KEY_ACCIDENTAL = re.compile(
+    r"(?<![\w#&])(?P<pre>)(?P<n>[A-Ga-g])(?P<acc>\#|b|\s?-?\s?(?:sharp|flat))(?![\w#])"
+)
+_KEY_PATTERNS = (_KEY_SPELLED, _KEY_GLUED, _KEY_BARE, _KEY_ACCIDENTAL)
+_MINOR_MODES = frozenset({"m", "min", "minor", "moll"})
+_NOT_A_KEY_AFTER = re.compile(r"\s+(?:key|i|im|ill|id)\b", re.IGNORECASE)
+
+_NUM = r"(\d+(?:\.\d+)?)"
+_SEC = r"(?:seconds?|secs?|s)"
+_MIN = r"(?:minutes?|mins?|m)"
+_WORD_NUMBERS: dict[str, float] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fortyfive": 45,
+    "forty five": 45,
+    "forty-five": 45,
+    "fifty": 50,
+    "sixty": 60,
+    "ninety": 90,
+    "half a": 0.5,
+    "half an": 0.5,
+    "half": 0.5,
+}
+_WORDS = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS), key=len, reverse=True))
+# "a minute" only counts where it can't mean "later" ("in a minute", "wait a sec").
+_VAGUE_BEFORE = re.compile(
+    r"(?:for|about|around|approximately|roughly|like|lasting|of|is|be|it|just|make|only)\s*$"
+)
+_VAGUE_AFTER = re.compile(r"\s*(?:long|beat|track|loop|clip|song|of|instrumental)\b")
+_DECADE_CONTEXT_BEFORE = re.compile(r"(?:for|lasting|length|duration|of|is|be|it|just|only)\s*$")
+_CHANGE_UP = frozenset({"faster", "quicker", "higher", "up", "more", "longer", "extra"})
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+@dataclass
+class _Found:
+    """What the numeric pass found."""
+
+    bpm: float | int | None = None
+    bpm_explicit: bool = False
+    bpm_context: bool = False
+    duration: float | int | None = None
+    target_lufs: float | int | None = None
+    negatives: list[float] = field(default_factory=list)
+    adjust: dict[str, float | int] = field(default_factory=dict)
+    key: str | None = None
+
+
+class _Reading:
+    """One message being read: the text with consumed spans blanked, and what was found."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found = _Found()
+        self.tokens: list[str] = []
+        # (token index, category, value, phrase length in tokens)
+        self.events: list[tuple[int, str, str, int]] = []
+        self.unknown: list[int] = []  # indexes of tokens with no meaning at all
+
+    def read(self) -> None:
+        self._read_keys()
+        self.text = self.text.lower()
+        if _DIGIT.search(self.text) or _DURATION_WORD.search(self.text):
+            self._read_numbers()
+        self._read_words()
+
+    # keys ------------------------------------------------------------------------------------
+
+    def _read_keys(self) -> None:
+        text = self.text
+        if len(text.lower()) != len(text):  # rare unicode whose lower() changes length
+            text = self.text = text.lower()
+        best: tuple[int, str] | None = None
+        spans: list[tuple[int, int]] = []
+        for pattern in _KEY_PATTERNS:
+            for match in pattern.finditer(text):
+                key = _key_from(match, text)
+                if key is None:
+                    continue
+                spans.append(match.span())
+                if best is None or match.start() < best[0]:
+                    best = (match.start(), key)
+        if best is not None:
+            self.found.key = best[1]
+            self.text = _blank(text, spans)
+
+    # numbers ---------------------------------------------------------------------------------
+
+    def _read_numbers(self) -> None:
+        has_digit = _DIGIT.search(self.text) is not None
+        for pattern, handler, triggers, needs_digit in _NUMBER_RULES:
+            text = self.text
+            if needs_digit and not has_digit:
+                continue
+            if triggers and not any(map(text.__contains__, triggers)):
+                continue
+            consumed = False
+
+            def replace(m: re.Match[str], handler: Any = handler) -> str:
+                nonlocal consumed
+                if handler(self, m):
+                    consumed = True
+                    return " " * (m.end() - m.start())
+                return m.group(0)
+
+            self.text = pattern.sub(replace, text)
+            if consumed and has_digit:
+                has_digit = _DIGIT.search(self.text) is not None
+
+    # number handlers: True = the match is understood and consumed -------------------------------
+
+    def _lufs(self, m: re.Match[str]) -> bool:
+        if self.found.target_lufs is None:
+            self.found.target_lufs = -abs(_number(m.group("v")))
+        return True
+
+    def _consume(self, m: re.Match[str]) -> bool:
+        return True
+
+    def _relative_bpm(self, sign: int, value: str) -> bool:
+        self.found.adjust.setdefault("bpm", sign * _number(value))
+        return True
+
+    def _rel_bpm_unit(self, m: re.Match[str]) -> bool:
+        return self._relative_bpm(_sign(m), m.group("v"))
+
+    def _rel_bpm_by(self, m: re.Match[str]) -> bool:
+        return self._relative_bpm(_word_sign(m.group("w")), m.group("v"))
+
+    def _rel_bpm_signed(self, m: re.Match[str]) -> bool:
+        sign = -1 if (m.group("s") or m.group("s2")) == "-" else 1
+        return self._relative_bpm(sign, m.group("v") or m.group("v2"))
+
+    def _rel_bpm_verb(self, m: re.Match[str]) -> bool:
+        return self._relative_bpm(_verb_sign(m.group("w")), m.group("v"))
+
+    def _relative_duration(self, sign: int, value: str, unit: str) -> bool:
+        seconds = _number(value) * (60 if unit.startswith("m") else 1)
+        self.found.adjust.setdefault("duration", _number(str(sign * seconds)))
+        return True
+
+    def _rel_dur_unit(self, m: re.Match[str]) -> bool:
+        return self._relative_duration(_sign(m), m.group("v"), m.group("u"))
+
+    def _rel_dur_by(self, m: re.Match[str]) -> bool:
+        sign = 1 if m.group("w") == "longer" else -1
+        return self._relative_duration(sign, m.group("v"), m.group("u") or "s")
+
+    def _rel_dur_signed(self, m: re.Match[str]) -> bool:
+        sign = -1 if m.group("s") == "-" else 1
+        return self._relative_duration(sign, m.group("v"), m.group("u"))
+
+    def _rel_dur_add(self, m: re.Match[str]) -> bool:
+        return self._relative_duration(1, m.group("v"), m.group("u"))
+
+    def _absolute_bpm(self, value: float | int) -> bool:
+        found = self.found
+        if found.bpm is None or not found.bpm_explicit:
+            found.bpm = value
+            found.bpm_explicit = True
+        return True
+
+    def _bpm_range(self, m: re.Match[str]) -> bool:
+        return self._absolute_bpm(_number(str((float(m.group("a")) + float(m.group("b"))) / 2)))
+
+    def _bpm(self, m: re.Match[str]) -> bool:
+        return self._absolute_bpm(_number(m.group("v")))
+
+    def _duration(self, seconds: float) -> bool:
+        if self.found.duration is None:
+            self.found.duration = _number(str(round(seconds, 3)))
+        return True
+
+    def _clock(self, m: re.Match[str]) -> bool:
+        return self._duration(int(m.group("m")) * 60 + int(m.group("s")))
+
+    def _min_sec(self, m: re.Match[str]) -> bool:
+        return self._duration(float(m.group("m")) * 60 + float(m.group("s")))
+
+    def _half_minutes(self, m: re.Match[str]) -> bool:
+        return self._duration((float(m.group("v")) + 0.5) * 60)
+
+    def _vague_ok(self, m: re.Match[str], quantity: str) -> bool:
+        """ "a minute" counts where it can't mean "later" ("in a minute", "wait a sec")."""
+        if quantity not in ("a", "an"):
+            return True
+        text = self.text
+        return bool(
+            m.groupdict().get("half")
+            or _VAGUE_BEFORE.search(text, 0, m.start())
+            or _VAGUE_AFTER.match(text, m.end())
+        )
+
+    def _minutes(self, m: re.Match[str]) -> bool:
+        quantity = " ".join(m.group("q").split())
+        if m.group("u") == "m" and not quantity[0].isdigit():
+            return False
+        if not self._vague_ok(m, quantity):
+            return True  # "in a minute": consumed, means nothing
+        value = _word_or_number(quantity)
+        if value is None:
+            return False
+        return self._duration((value + (0.5 if m.group("half") else 0)) * 60)
+
+    def _seconds(self, m: re.Match[str]) -> bool:
+        quantity = " ".join(m.group("q").split())
+        unit = m.group("u")
+        if unit == "s" and not quantity[0].isdigit():
+            return False
+        if not self._vague_ok(m, quantity):
+            return True
+        if quantity in _DRUM_MACHINES:
+            return False  # "808s" are bass, not seconds
+        if unit == "s" and m.group("gap") == "" and _is_decade(quantity, self.text, m):
+            return False  # "90s hip hop": a decade, left for the words ("90s hip hop")
+        value = _word_or_number(quantity)
+        return False if value is None else self._duration(value)
+
+    def _hours(self, m: re.Match[str]) -> bool:
+        value = _word_or_number(m.group("q"))
+        return False if value is None else self._duration(value * 3600)
+
+    def _negative(self, m: re.Match[str]) -> bool:
+        self.found.negatives.append(float(m.group("v").replace(" ", "")))
+        return True
+
+    def _context_bpm(self, m: re.Match[str]) -> bool:
+        if self.found.bpm is None:
+            self.found.bpm = _number(m.group("v"))
+            self.found.bpm_context = True
+        return True
+
+    def _bare_bpm(self, m: re.Match[str]) -> bool:
+        value = float(m.group("v"))
+        if not 40 <= value <= 300 or m.group("v") in _DRUM_MACHINES:
+            return False
+        if self.found.bpm is None:
+            self.found.bpm = _number(m.group("v"))
+        return True
+
+    # words -----------------------------------------------------------------------------------
+
+    def _read_words(self) -> None:
+        tokens = self.tokens = vocab.tokenize(self.text)
+        phrases = vocab.PHRASES
+        first_max = _FIRST_MAX
+        events = self.events
+        unknown = self.unknown
+        i = 0
+        n = len(tokens)
+        while i < n:
+            longest = first_max.get(tokens[i], 0)
+            matched = 0
+            for size in range(min(longest, n - i), 0, -1):
+                meanings = phrases.get(tuple(tokens[i : i + size]))
+                if meanings is not None:
+                    for category, value in meanings:
+                        events.append((i, category, value, size))
+                    matched = size
+                    break
+            if matched:
+                i += matched
+                continue
+            meaning = vocab.fuzzy_lookup(tokens[i])
+            if meaning is not None:
+                events.append((i, *meaning, 1))
+            else:
+                unknown.append(i)
+            i += 1
+        # "hip hopp", "boom bapp": two unknown neighbours may be one misspelt genre.
+        for a, b in itertools.pairwise(unknown):
+            if b == a + 1:
+                meaning = vocab.fuzzy_lookup(tokens[a] + tokens[b])
+                if meaning is not None and meaning[0].startswith("genre"):
+                    events.append((a, *meaning, 2))
+        if len(unknown) > 1:
+            events.sort(key=lambda event: event[0])
+
+
+def _build_first_max() -> dict[str, int]:
+    first: dict[str, int] = {}
+    for phrase in vocab.PHRASES:
+        first[phrase[0]] = max(first.get(phrase[0], 0), len(phrase))
+    return first
+
+
+_FIRST_MAX = _build_first_max()
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _key_from(match: re.Match[str], text: str) -> str | None:
+    note = match.group("n")
+    acc = (match.group("acc") or "").strip(" -").lower()
+    groups = match.groupdict()
+    mode = groups.get("mode") or ""
+    pre = (match.group("pre") or "").strip()
+    if mode == "M" or (mode and mode.isupper() and len(mode) == 1):
+        return None  # "AM", "FM", "DM": not keys
+    if match.re is _KEY_SPELLED:
+        # "a minor" is the article unless "in"/"key" or the start of the message says key;
+        # "in a minor key" means any minor key.
+        if note == "a" and not pre and text[: match.start()].strip():
+            return None
+        if note == "a" and _NOT_A_KEY_AFTER.match(text, match.end()):
+            return None
+    elif match.re is _KEY_GLUED:
+        # lower-case "am", "em", "dm", "cm" are words ("I am", "dm me") unless a key word leads.
+        if mode.lower() == "m" and not acc and note.islower() and not pre:
+            return None
+        if _NOT_A_KEY_AFTER.match(text, match.end()) and not pre:
+            return None
+    elif match.re is _KEY_BARE:
+        if pre.lower() == "in" and note.islower() and not acc:
+            return None  # "in a", "in e" are words; "in A" is a key
+        if note == "a" and acc == "flat" and not pre:
+            return None
+    else:  # accidental only: "Bb", "C#", "b flat"
+        if note.islower() and acc == "b":
+            return None  # "eb", "ab", "bb", "db" in lower case are too often words
+        if note == "a" and acc in ("flat", "sharp"):
+            return None  # "a flat mix"
+    return vocab.key_name(note, acc, mode.lower() in _MINOR_MODES)
+
+
+def _word_or_number(text: str) -> float | None:
+    text = " ".join(text.split())
+    if text in _WORD_NUMBERS:
+        return _WORD_NUMBERS[text]
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _is_decade(quantity: str, text: str, m: re.Match[str]) -> bool:
+    if quantity not in ("50", "60", "70", "80", "90", "00") and not re.fullmatch(
+        r"1[6-9]\d0|20[0-2]0", quantity
+    ):
+        return False
+    if _DECADE_CONTEXT_BEFORE.search(text, 0, m.start()):
+        return False
+    return not re.match(r"\s*long\b", text[m.end() :])
+
+
+def _sign(m: re.Match[str]) -> int:
+    return 1 if m.group("w") in _CHANGE_UP else -1
+
+
+def _word_sign(word: str) -> int:
+    return 1 if word in ("faster", "quicker", "higher", "up") else -1
+
+
+def _verb_sign(word: str) -> int:
+    return 1 if word in ("raise", "increase", "bump", "push", "up", "boost", "speed") else -1
+
+
+_LUFS_AFTER = re.compile(r"(?<![\w.])[+-]?\s?(?P<v>\d+(?:\.\d+)?)\s*(?:db\s*)?(?:lufs|lkfs|lu)\b")
+_LUFS_BEFORE = re.compile(
+    r"\b(?:lufs|lkfs|loudness(?:\s+target)?|target\s+loudness)\s*(?:of|at|to|=|:|around|about|is)?"
+    r"\s*[+-]?\s?(?P<v>\d+(?:\.\d+)?)(?!\s*(?:bpm|s\b|sec|min|%|\d))"
+)
+_DECIBELS = re.compile(r"[+-]?\s?\d+(?:\.\d+)?\s*(?:dbtp|dbfs|db)\b")
+_REL_BPM_UNIT = re.compile(
+    r"(?:\bby\s+|\+\s?|(?<![\w.])-\s?)?"
+    r"(?P<v>\d+(?:\.\d+)?)\s*(?:more\s+)?(?:bpm|beats per minute)\s*"
+    r"(?P<w>faster|quicker|higher|up|more|slower|lower|down|less)\b"
+)
+_REL_BPM_BY = re.compile(
+    r"\b(?P<w>faster|quicker|higher|slower|lower|up|down)\s+by\s+(?P<v>\d+(?:\.\d+)?)"
+    r"(?!\s*(?:s\b|secs?\b|seconds?\b|m\b|mins?\b|minutes?\b|%|percent))"
+    r"(?:\s*(?:bpm|beats per minute))?"
+)
+_REL_BPM_SIGNED = re.compile(
+    r"(?:(?<![\w.])(?P<s>[+-])\s?(?P<v>\d+(?:\.\d+)?)\s*(?:bpm|beats per minute)\b)"
+    r"|(?:\b(?:bpm|tempo)\s*(?P<s2>[+-])\s?(?P<v2>\d+(?:\.\d+)?))"
+)
+_REL_BPM_VERB = re.compile(
+    r"\b(?P<w>raise|increase|bump|push|boost|speed|lower|drop|decrease|reduce|cut|slow)\s+"
+    r"(?:it\s+)?(?:up\s+|down\s+)?(?:the\s+)?(?:tempo|bpm|speed|it)?\s*(?:up\s+|down\s+)?"
+    r"by\s+(?P<v>\d+(?:\.\d+)?)(?!\s*(?:s\b|secs?\b|seconds?\b|m\b|mins?\b|minutes?\b|%|percent))"
+    r"(?:\s*(?:bpm|beats per minute))?"
+)
+_REL_DUR_UNIT = re.compile(
+    r"(?:\bby\s+|\+\s?)?(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?|m)\s+"
+    r"(?P<w>longer|shorter|more|less|extra)\b"
+)
+_REL_DUR_BY = re.compile(
+    r"\b(?P<w>longer|shorter)\s+by\s+(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?|m)?\b"
+)
+_REL_DUR_SIGNED = re.compile(
+    r"(?<![\w.])(?P<s>[+-])\s?(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?)\b"
+)
+_REL_DUR_ADD = re.compile(
+    r"\b(?:add|adding)\s+(?:another\s+)?(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?)\b"
+)
+_BPM_RANGE = re.compile(
+    r"(?:between\s+)?(?P<a>\d{2,3}(?:\.\d+)?)\s*(?:-|to|and|or|/)\s*(?P<b>\d{2,3}(?:\.\d+)?)\s*"
+    r"(?:bpm|beats per minute)\b"
+)
+_BPM_AFTER = re.compile(
+    r"(?P<v>\d+(?:\.\d+)?)\s*(?:bpm|beats\s+per\s+minute|beats\s+a\s+minute|b\.p\.m\.?)(?![a-z])"
+)
+_BPM_BEFORE = re.compile(
+    r"\b(?:bpm|tempo|speed)\s*(?:of|at|to|=|:|is|around|about|near|should be|set to|~|@)?\s*"
+    r"(?:around\s+|about\s+|like\s+|~\s?)?(?P<v>\d+(?:\.\d+)?)"
+    r"(?![\d.]|\s*(?:%|s\b|secs?\b|seconds?\b|mins?\b|minutes?\b|bars?\b|percent))"
+)
+_CLOCK = re.compile(r"(?<![\d:.])(?P<m>\d{1,2}):(?P<s>[0-5]\d)(?![\d:])")
+_MIN_SEC = re.compile(
+    r"(?<![\w.])(?P<m>\d+(?:\.\d+)?)\s*(?:minutes?|mins?|m)\s*(?:and\s+)?(?P<s>\d{1,2})\s*"
+    r"(?:seconds?|secs?|s)?(?![\w.])"
+)
+_HALF_MINUTES = re.compile(r"(?<![\w.])(?P<v>\d+)\s+and\s+a\s+half\s+(?:minutes?|mins?)\b")
+_MINUTES = re.compile(
+    r"(?<![\w.])(?P<q>\d+(?:\.\d+)?)\s*-?\s*(?P<u>minutes?|mins?|m)(?![\w])"
+    r"(?P<half>\s+and\s+a\s+half)?"
+)
+_MINUTES_WORDS = re.compile(
+    r"\b(?P<q>" + _WORDS + r")\s*-?\s*(?P<u>minutes?|mins?)\b(?P<half>\s+and\s+a\s+half)?"
+)
+_SECONDS = re.compile(
+    r"(?<![\w.])(?P<q>\d+(?:\.\d+)?)(?P<gap>\s*-?\s*)(?P<u>seconds?|secs?|s)(?![\w])"
+)
+_SECONDS_WORDS = re.compile(r"\b(?P<q>" + _WORDS + r")(?P<gap>\s*-?\s*)(?P<u>seconds?|secs?)\b")
+_HOURS = re.compile(r"(?<![\w.])(?P<q>\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)(?![\w])")
+_HOURS_WORDS = re.compile(r"\b(?P<q>an?|one)\s*(?:hours?|hrs?)\b")
+_MONEY_TIMES = re.compile(r"[$€£]\s?\d+(?:[.,]\d+)*|\bx\s?\d+\b")
+_OTHER_UNITS = re.compile(
+    r"\d+\s?/\s?\d+|\d+(?:\.\d+){2,}"
+    r"|\d+(?:\.\d+)?\s*(?:bars?|measures?|beats?|loops?|tracks?|songs?|versions?|takes?|"
+    r"variations?|hz|khz|k|x|%|percent|st|nd|rd|th|am|pm|gb|mb|kb|ms|times|people|years?|yrs?|"
+    r"days?|weeks?|months?|bit|bits|kbps|steps?|notes?|stems?|bucks|dollars|euros|items?|"
+    r"tries|things?|hrs?|of them|copies|minutes ago|mins ago)(?![a-z])"
+)
+_YEARS = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_LONG_NUMBER = re.compile(r"\d{4,}(?:\.\d+)?")
+_NEGATIVE = re.compile(r"(?<![\w.])(?P<v>-\s?\d+(?:\.\d+)?)")
+_CONTEXT_BPM = re.compile(
+    r"(?:\bat|\baround|\babout|\bapprox(?:imately)?|\bnear|\broughly|~|@)\s*"
+    r"(?:like\s+|around\s+|about\s+)?(?P<v>\d{2,3}(?:\.\d+)?)(?![\w.:%/])"
+)
+_DRUM_MACHINES = frozenset({"808", "909", "303", "707", "606"})
+_DIGIT = re.compile(r"\d")
+_DURATION_WORD = re.compile(r"\b(?:min|minutes?|mins?|seconds?|secs?|hours?|hrs?)\b")
+_BARE_BPM = re.compile(r"(?<![\w.+\-:$])(?P<v>\d{2,3}(?:\.\d+)?)(?![\w.:%/])")
+
+_R = _Reading
+# (pattern, handler, substrings one of which must be present, needs a digit); most specific
+# first. The substring gate skips most regexes for most messages.
+_NUMBER_RULES: tuple[tuple[re.Pattern[str], Any, tuple[str, ...], bool], ...] = (
+    (_LUFS_AFTER, _R._lufs, ("lu", "lk"), True),
+    (_LUFS_BEFORE, _R._lufs, ("lu", "lk", "loud"), True),
+    (_DECIBELS, _R._consume, ("db",), True),
+    (_REL_BPM_UNIT, _R._rel_bpm_unit, ("bpm", "beats per"), True),
+    (_REL_BPM_BY, _R._rel_bpm_by, ("by",), True),
+    (_REL_BPM_SIGNED, _R._rel_bpm_signed, ("+", "-"), True),
+    (_REL_BPM_VERB, _R._rel_bpm_verb, ("by",), True),
+    (_REL_DUR_UNIT, _R._rel_dur_unit, ("longer", "shorter", "more", "less", "extra"), True),
+    (_REL_DUR_BY, _R._rel_dur_by, ("by",), True),
+    (_REL_DUR_SIGNED, _R._rel_dur_signed, ("+", "-"), True),
+    (_REL_DUR_ADD, _R._rel_dur_add, ("add",), True),
+    (_BPM_RANGE, _R._bpm_range, ("bpm", "beats per"), True),
+    (_BPM_AFTER, _R._bpm, ("bpm", "beats", "b.p.m"), True),
+    (_BPM_BEFORE, _R._bpm, ("bpm", "tempo", "speed"), True),
+    (_CLOCK, _R._clock, (":",), True),
+    (_MIN_SEC, _R._min_sec, ("m",), True),
+    (_HALF_MINUTES, _R._half_minutes, ("half",), True),
+    (_MINUTES, _R._minutes, ("m",), True),
+    (_MINUTES_WORDS, _R._minutes, ("min",), False),
+    (_SECONDS, _R._seconds, ("s",), True),
+    (_SECONDS_WORDS, _R._seconds, ("sec",), False),
+    (_HOURS, _R._hours, ("h",), True),
+    (_HOURS_WORDS, _R._hours, ("hour", "hr"), False),
+    (_MONEY_TIMES, _R._consume, ("$", "€", "£", "x"), True),
+    (_OTHER_UNITS, _R._consume, (), True),
+    (_YEARS, _R._consume, (), True),
+    (_LONG_NUMBER, _R._consume, (), True),
+    (_NEGATIVE, _R._negative, ("-",), True),
+    (
+        _CONTEXT_BPM,
+        _R._context_bpm,
+        ("at", "around", "about", "approx", "near", "roughly", "~", "@"),
+        True,
+    ),
+    (_BARE_BPM, _R._bare_bpm, (), True),
+)
+
+
+# --- 5. deciding the kind -----------------------------------------------------------------------
+
+
+def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | None]:
+    tokens = r.tokens
+    found = r.found
+    events = r.events
+    cues: dict[str, int] = {}  # cue -> first token index
+    genre: str | None = None
+    weak_genre: str | None = None
+    style: str | None = None
+    mood: str | None = None
+    mood_more = False
+    profile: str | None = None
+    quality: str | None = None
+    stems: list[str] = []
+    unstems: list[str] = []
+    changes: dict[str, int] = {}
+    stem_selected = False
+    known: set[int] = set()  # token indexes with some meaning
+    # A negation ("not too dark", "no vocals") cancels the next mood or stem within 3 tokens.
+    negation_until = -1
+
+    def negated(index: int) -> bool:
+        nonlocal negation_until
+        if index <= negation_until:
+            negation_until = -1
+            return True
+        return False
+
+    for index, category, value, size in events:
+        known.update(range(index, index + size))
+        if category == "ignore":
+            continue
+        if category == "cue" and value == "negate":
+            if index > 0 or tokens[0] != "no":  # a leading "no," answers, it doesn't negate
+                negation_until = index + size + 2
+            continue
+        if category == "genre":
+            if genre is None and not _is_a_place(tokens, index, known):
+                genre = value
+        elif category == "style":
+            style = style or value
+        elif category == "genre_weak":
+            if weak_genre is None:
+                weak_genre = value
+        elif category in ("mood", "mood_more"):
+            if negated(index):
+                continue
+            if mood is None:
+                mood = value
+                mood_more = category == "mood_more"
+        elif category in ("profile", "profile_more"):
+            if profile is None:
+                profile = value
+                mood_more = mood_more or category == "profile_more"
+        elif category == "quality":
+            if quality is None:
+                quality = value
+        elif category == "stem":
+            target = unstems if negated(index) else stems
+            if value not in target:
+                target.append(value)
+            before = tokens[max(0, index - 2) : index]
+            after = tokens[index + 1 : index + 2]
+            if "just" in before or "only" in before or after == ["only"]:
+                stem_selected = True
+        elif category == "change":
+            field_name, sign = value.split(":")
+            if field_name not in changes:
+                before = {
+                    *tokens[max(0, index - 3) : index],
+                    *tokens[index + size : index + size + 2],
+                }
+                if before & vocab.BIG_WORDS:
+                    size = "big"
+                elif before & vocab.SMALL_WORDS:
+                    size = "small"
+                else:
+                    size = "normal"
+                changes[field_name] = int(sign) * vocab.STEPS[field_name][size]
+        elif category == "cue":
+            _note_cue(cues, value, index, tokens, events)
+
+    genre = genre or weak_genre
+    unsupported = style if genre is None else None
+    # "make a trap beat now": "now"/"but"/"same" only ask for a change at the start.
+    params: dict[str, Any] = {}
+    if genre:
+        params["genre"] = genre
+    if found.bpm is not None:
+        params["bpm"] = found.bpm
+    if found.key:
+        params["key"] = found.key
+    if mood:
+        params["mood"] = mood
+    if found.duration is not None:
+        params["duration"] = found.duration
+    if profile:
+        params["mix_profile"] = profile
+    if quality:
+        params["quality"] = quality
+    if found.target_lufs is not None:
+        params["target_lufs"] = found.target_lufs
+
+    adjust: dict[str, Any] = dict(found.adjust)
+    for field_name, step in changes.items():
+        adjust.setdefault(field_name, step)
+    for field_name in ("bpm", "duration"):  # an absolute value beats a relative one
+        if field_name in params:
+            adjust.pop(field_name, None)
+
+    core = bool(
+        genre
+        or found.key
+        or found.bpm_explicit
+        or found.bpm_context
+        or mood
+        or found.duration is not None
+    )
+    if found.bpm is not None and not (found.bpm_explicit or found.bpm_context):
+        core = core or bool(genre or found.key or mood)
+    has_noun = "noun" in cues or unsupported is not None
+    has_verb = "verb" in cues
+    creating = "create" in cues and (genre is not None or has_noun)
+    content = [i for i in range(len(tokens)) if i not in known]
+    only_known = not content
+
+    kind = _kind(
+        cues=cues,
+        core=core,
+        params=params,
+        adjust=adjust,
+        genre=genre,
+        mood_more=mood_more,
+        has_noun=has_noun,
+        has_verb=has_verb,
+        creating=creating,
+        only_known=only_known,
+        stems=bool(stems) and stem_selected,
+        bare_bpm_only=found.bpm is not None and not core,
+        anything=bool(tokens) or bool(params) or bool(adjust),
+        question_only=r.text.strip() == "?",
+    )
+    if kind == "stems" and (stems or unstems):
+        chosen = stems or [s for s in vocab.STEM_TYPES if s not in unstems]
+        params["stems"] = tuple(s for s in chosen if s not in unstems) or tuple(chosen)
+    if kind == "master" and "target_lufs" not in params:
+        loud = [v for v in found.negatives if -40 <= v <= -1]
+        if loud:
+            params["target_lufs"] = _number(str(loud[0]))
+    allowed = _KIND_FIELDS.get(kind, ())
+    params = {k: v for k, v in params.items() if k in allowed}
+    if kind not in ("generate", "variation", "refine"):
+        adjust = {}
+        unsupported = None
+    return kind, params, adjust, unsupported
+
+
+def _is_a_place(tokens: list[str], index: int, known: set[int]) -> bool:
+    """ "my mom's house", "jacks house": a possessive before "house" makes it a place."""
+    if tokens[index] != "house" or index == 0:
+        return False
+    before = tokens[index - 1]
+    return (index - 1) not in known and before.endswith("s") and len(before) > 2
+
+
+def _note_cue(
+    cues: dict[str, int],
+    value: str,
+    index: int,
+    tokens: list[str],
+    events: list[tuple[int, str, str, int]],
+) -> None:
+    token = tokens[index]
+    if value == "refine" and token in ("now", "but", "same", "keep"):
+        # only as the message's opening word(s): "now as house", "but in D minor"
+        leading = all(t in _OPENERS for t in tokens[:index])
+        if not leading:
+            return
+    if value == "mix":
+        following = tokens[index + 1 : index + 2]
+        if following == ["of"]:
+            return  # "a mix of trap and drill"
+        if following and following[0] in ("it", "that", "this"):
+            cues.setdefault("mix_it", index)
+    if value == "as":
+        nxt = {category for i, category, _, _ in events if i in (index + 1, index + 2)}
+        if "genre" in nxt or "genre_weak" in nxt:
+            cues.setdefault("refine_as", index)
+        return
+    cues.setdefault(value, index)
+
+
+_OPENERS = frozenset(
+    {
+        "ok",
+        "okay",
+        "cool",
+        "nice",
+        "yo",
+        "hey",
+        "great",
+        "sick",
+        "dope",
+        "fire",
+        "love",
+        "it",
+        "that",
+        "yes",
+        "yeah",
+        "ya",
+        "alright",
+        "now",
+        "so",
+        "and",
+        "hmm",
+        "lol",
+        "damn",
+        "wow",
+        "nah",
+        "no",
+        "thanks",
+        "thx",
+        "but",
+        "same",
+        "the",
+        "lit",
+        "perfect",
+        "good",
+        "awesome",
+        "amazing",
+        "beautiful",
+    }
+)
+
+
+def _kind(
+    *,
+    cues: dict[str, int],
+    core: bool,
+    params: dict[str, Any],
+    adjust: dict[str, Any],
+    genre: str | None,
+    mood_more: bool,
+    has_noun: bool,
+    has_verb: bool,
+    creating: bool,
+    only_known: bool,
+    stems: bool,
+    bare_bpm_only: bool,
+    anything: bool,
+    question_only: bool,
+) -> str:
+    if not anything:
+        return "help" if question_only else "unknown"
+    if "cancel" in cues and not core:
+        return "cancel"
+    if "status" in cues and not core:
+        return "status"
+    if "genres" in cues and not core:
+        return "genres"
+    if "help" in cues and not core:
+        return "help"
+    mix_first = "mix" in cues and cues["mix"] < cues.get("stems", len(cues) + 10_000)
+    if ("stems" in cues or stems) and not creating and not mix_first:
+        return "stems"
+    if "master" in cues and not creating:
+        return "master"
+    # "-14 LUFS", "for spotify": loudness alone means mastering ("I went to the club" doesn't)
+    loudness_only = (
+        ("target_lufs" in params or ("quality" in params and (only_known or has_verb)))
+        and not core
+        and not has_noun
+    )
+    if loudness_only and not ("mix" in cues or "refine" in cues or adjust):
+        return "master"
+    if "mix" in cues and not creating:
+        if "mix_it" in cues:
+            return "refine"
+        return "mix"
+    refine_cue = "refine" in cues or "refine_as" in cues
+    if "variation" in cues:
+        if genre and not refine_cue and not mood_more:
+            return "generate"
+        return "variation"
+    if refine_cue:
+        if not params and not adjust and not has_noun and not has_verb and not only_known:
+            return "unknown"  # "but why", "same here": nothing to change
+        return "refine"
+    if (mood_more or adjust) and not genre and not has_noun:
+        return "refine"
+    strong = bool(genre or "key" in params or (has_noun and (has_verb or core)))
+    if strong:
+        return "generate"
+    weak = core or "mix_profile" in params or "quality" in params or bool(adjust)
+    if weak and (has_verb or only_known):
+        return "generate"
+    if bare_bpm_only and (has_noun or has_verb):
+        return "generate"
+    if has_noun and (has_verb or only_known):
+        return "generate"
+    return "unknown"
