@@ -22,3 +22,42 @@ def explode(message: str, *, progress: Callable[[str, float], None]) -> None:
 def die(*, progress: Callable[[str, float], None]) -> None:
     progress("Dying", 0.5)
     os._exit(9)
+
+
+def _master_summary(folder: str) -> dict:
+    import numpy as np
+    import soundfile
+
+    soundfile.write(f"{folder}/master.wav", np.zeros((4410, 2), dtype=np.float32) + 0.01, 44100)
+    loud = {"lufs": -14.0, "lra": 3.0, "truePeak": -1.5}
+    return {
+        "kind": "master",
+        "main": "master.wav",
+        "format": "wav",
+        "duration": 0.1,
+        "before": loud,
+        "after": loud,
+        "lufs": -14.0,
+        "truePeak": -1.5,
+    }
+
+
+def flaky_master(data: dict, inputs: dict, folder: str, *, progress: Callable) -> dict:
+    """Fails `fail_times` times (a transient fault: disk, OOM...), stamping each try."""
+    from pathlib import Path
+
+    marker = Path(data["marker"])
+    with marker.open("a") as fh:
+        fh.write(f"{time.time()}\n")
+    tries = len(marker.read_text().split())
+    progress("Mastering", 0.5)
+    if tries <= int(data["fail_times"]):
+        raise OSError(f"injected transient failure {tries}")
+    return _master_summary(folder)
+
+
+def slow_master(data: dict, inputs: dict, folder: str, *, progress: Callable) -> dict:
+    for step in range(int(data["seconds"] * 10)):
+        progress("Mastering", min(0.9, step / 100))
+        time.sleep(0.1)
+    return _master_summary(folder)

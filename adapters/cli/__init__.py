@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import click
 
+from adapters.cli.chat import chat
 from adapters.cli.common import BeatBotGroup
 from adapters.cli.info import doctor, genres
+from adapters.cli.make import make
+from adapters.cli.master import master
+from adapters.cli.mixdown import mix
+from adapters.cli.parse import parse
+from adapters.cli.service import serve, worker
+from adapters.cli.stems import stems
 from bot import __version__
 
 
@@ -17,3 +24,11 @@ def main() -> None:
 
 main.add_command(genres)
 main.add_command(doctor)
+main.add_command(master)
+main.add_command(make)
+main.add_command(parse)
+main.add_command(chat)
+main.add_command(worker)
+main.add_command(serve)
+main.add_command(stems)
+main.add_command(mix)

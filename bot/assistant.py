@@ -1,0 +1,330 @@
+"""The assistant: one entry point, `handle(message)`, used by every adapter.
+
+It understands the message, remembers the thread, checks limits, queues jobs and answers
+with platform-neutral `Reply` objects. Job progress and results arrive later as events;
+`replies_for_event` turns those into Replies the same way for every adapter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from bot import replies
+from bot.conversation import ThreadState, resolve
+from bot.errors import APOLOGY, NotFound, UserError, from_engine
+from bot.intents import Intent, parse
+from bot.jobs import JobRecord, JobType
+from bot.messages import (
+    Action,
+    ErrorReply,
+    FailedReply,
+    JobAccepted,
+    Message,
+    OutputFile,
+    ProgressReply,
+    Reply,
+    ResultReply,
+    TextReply,
+)
+from bot.requests import BeatRequest, beat_request
+from bot.services import Services
+from engine.errors import EngineInputError
+from engine.master import PRESETS
+from engine.separate import STEM_TYPES
+
+log = logging.getLogger(__name__)
+
+MAX_SEED = 2**31 - 1
+
+
+def actions_for(generation_id: str) -> tuple[Action, ...]:
+    """The buttons under a finished beat; each sends its command back as a message."""
+    return (
+        Action("Variation", "another one", generation_id),
+        Action("Faster", "make it faster", generation_id),
+        Action("Slower", "make it slower", generation_id),
+        Action("Stems", "stems", generation_id),
+        Action("Master", "master it for club", generation_id),
+        Action("MIDI", "midi", generation_id),
+    )
+
+
+class Assistant:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def handle(self, message: Message) -> AsyncIterator[Reply]:
+        """Answer one message. Never raises: every failure becomes an ErrorReply."""
+        try:
+            async for reply in self._dispatch(message):
+                yield reply
+        except UserError as exc:
+            yield ErrorReply(exc.message)
+        except EngineInputError as exc:
+            yield ErrorReply(from_engine(exc).message)
+        except Exception:
+            log.exception("could not handle a message from %s", message.origin.platform)
+            yield ErrorReply(APOLOGY)
+
+    async def _dispatch(self, message: Message) -> AsyncIterator[Reply]:
+        text = message.text.strip()
+        if text.lower() in {"midi", "the midi", "send midi", "midi file"}:
+            yield await self._midi(message)
+            return
+        intent = parse(text)
+        if message.attachments and intent.kind in ("unknown", "generate", "refine"):
+            intent = _intent_for_attachments(intent, message)
+        kind = intent.kind
+        if kind == "help":
+            yield TextReply(replies.help_text())
+        elif kind == "genres":
+            yield TextReply(replies.genres_text())
+        elif kind == "unknown":
+            yield TextReply(replies.unknown_text())
+        elif kind == "status":
+            yield await self._status(message)
+        elif kind == "cancel":
+            yield await self._cancel(message)
+        elif kind in ("generate", "variation", "refine"):
+            yield await self._beat(message, intent)
+        elif kind == "stems":
+            yield await self._stems(message, intent)
+        elif kind == "master":
+            yield await self._master(message, intent)
+        elif kind == "mix":
+            yield await self._mix(message, intent)
+        else:  # a kind the parser knows and we don't is a bug, not the person's fault
+            raise RuntimeError(f"unhandled intent {kind!r}")
+
+    # --- beats ------------------------------------------------------------------------
+
+    async def _beat(self, message: Message, intent: Intent) -> Reply:
+        svc = self.services
+        state = await self._thread_state(message)
+        resolution = resolve(intent, state)
+        if resolution.question:
+            return TextReply(resolution.question)
+        request = beat_request(resolution.params, svc.settings)
+        if request.seed is None:
+            request = request.model_copy(update={"seed": random.randint(0, MAX_SEED)})
+        await svc.limits.check_rate(message.user)
+        await svc.limits.reserve(message.user, request.duration)
+        record = await svc.queue.enqueue(
+            JobType.BEAT,
+            request.model_dump(mode="json"),
+            user_id=message.user,
+            origin=message.origin,
+        )
+        await svc.conversation.remember(
+            message.origin.thread_key,
+            ThreadState(
+                params=request.model_dump(mode="json"),
+                generation_id=record.generation_id,
+                job_id=record.job_id,
+            ),
+        )
+        return JobAccepted(record.job_id, record.generation_id, _accepted_text(request))
+
+    # --- your own audio ---------------------------------------------------------------
+
+    async def _stems(self, message: Message, intent: Intent) -> Reply:
+        svc = self.services
+        types = list(intent.params.get("stems") or STEM_TYPES)
+        if message.attachments:
+            file_id = message.attachments[0].file_id
+            svc.store.path_for(file_id)  # NotFound with a sentence if the upload is gone
+            await svc.limits.check_rate(message.user)
+            record = await svc.queue.enqueue(
+                JobType.STEMS,
+                {"audio_file_id": file_id, "stem_types": types},
+                user_id=message.user,
+                origin=message.origin,
+            )
+            return JobAccepted(
+                record.job_id,
+                record.generation_id,
+                f"Splitting {message.attachments[0].name} into {', '.join(types)}…",
+            )
+        source = await self._target(message)
+        # Our own beats were rendered from stems: hand those over, no separation needed.
+        files = tuple(
+            f for f in _files(source) if f.kind == "stem" and _stem_name(f) in {*types, "drums"}
+        )
+        if not files:
+            raise NotFound("That clip has no stems saved. Make a new beat and ask again?")
+        return ResultReply(
+            source.job_id, source.generation_id, "Here are the stems of that beat.", files
+        )
+
+    async def _master(self, message: Message, intent: Intent) -> Reply:
+        svc = self.services
+        quality = intent.params.get("quality")
+        target = intent.params.get("target_lufs")
+        if target is None:
+            quality = quality or svc.settings.engine.default_quality
+            target = PRESETS[quality]
+        data: dict[str, Any] = {"target_lufs": float(target), "quality": quality}
+        if message.attachments:
+            data["track_id"] = message.attachments[0].file_id
+            svc.store.path_for(data["track_id"])
+            name = message.attachments[0].name
+        else:
+            source = await self._target(message)
+            data["generation_id"] = source.generation_id
+            name = "that beat"
+        await svc.limits.check_rate(message.user)
+        record = await svc.queue.enqueue(
+            JobType.MASTER, data, user_id=message.user, origin=message.origin
+        )
+        label = f"for {quality} ({target:g} LUFS)" if quality else f"to {target:g} LUFS"
+        return JobAccepted(record.job_id, record.generation_id, f"Mastering {name} {label}…")
+
+    async def _mix(self, message: Message, intent: Intent) -> Reply:
+        svc = self.services
+        if len(message.attachments) < 2:
+            return TextReply(
+                "To mix, send two or more audio files in one message, e.g. drums.wav and "
+                "bass.wav with “mix these bass heavy”."
+            )
+        for attachment in message.attachments:
+            svc.store.path_for(attachment.file_id)
+        profile = intent.params.get("mix_profile") or svc.settings.engine.default_profile
+        await svc.limits.check_rate(message.user)
+        record = await svc.queue.enqueue(
+            JobType.MIX,
+            {"track_ids": [a.file_id for a in message.attachments], "mix_profile": profile},
+            user_id=message.user,
+            origin=message.origin,
+        )
+        return JobAccepted(
+            record.job_id,
+            record.generation_id,
+            f"Mixing {len(message.attachments)} tracks with the {profile} profile…",
+        )
+
+    async def _midi(self, message: Message) -> Reply:
+        source = await self._target(message)
+        files = tuple(f for f in _files(source) if f.kind == "midi")
+        if not files:
+            raise NotFound("That clip has no MIDI file. Only generated beats come with MIDI.")
+        return ResultReply(source.job_id, source.generation_id, "Here's the MIDI.", files)
+
+    # --- jobs -------------------------------------------------------------------------
+
+    async def _status(self, message: Message) -> Reply:
+        svc = self.services
+        stats = await svc.queue.stats()
+        line = (
+            f"Queue: {stats['waiting']} waiting, {stats['active']} working, "
+            f"{stats['completed']} done, {stats['failed']} failed."
+        )
+        state = await self._thread_state(message)
+        if state is not None and state.job_id:
+            with contextlib.suppress(NotFound):
+                record = await svc.queue.status(state.job_id)
+                line = f"Your last job is {_describe_state(record)}. {line}"
+        return TextReply(line)
+
+    async def _cancel(self, message: Message) -> Reply:
+        state = await self._thread_state(message)
+        if state is None or not state.job_id:
+            return TextReply("There's nothing running in this thread to cancel.")
+        record = await self.services.queue.status(state.job_id)
+        if record.finished:
+            return TextReply(f"Your last job already {record.state.value}; nothing to cancel.")
+        await self.services.queue.cancel(state.job_id)
+        return TextReply("Cancelled. Tell me what to make instead whenever you like.")
+
+    # --- helpers ----------------------------------------------------------------------
+
+    async def _thread_state(self, message: Message) -> ThreadState | None:
+        state = await self.services.conversation.last(message.origin.thread_key)
+        if message.generation_id:
+            record = await self.services.queue.by_generation(message.generation_id)
+            params = record.data if record.type is JobType.BEAT else (state.params if state else {})
+            return ThreadState(
+                params=params, generation_id=record.generation_id, job_id=record.job_id
+            )
+        return state
+
+    async def _target(self, message: Message) -> JobRecord:
+        """The finished clip a follow-up ("stems for that", a button) refers to."""
+        state = await self._thread_state(message)
+        if state is None or not state.generation_id:
+            raise NotFound("I don't have a clip in this thread yet. Ask me for a beat first!")
+        record = await self.services.queue.by_generation(state.generation_id)
+        if not record.finished:
+            raise UserError("That beat is still cooking; I'll post it here when it's ready.")
+        if record.result is None:
+            raise UserError("That job didn't finish, so there's nothing to work on. Try again?")
+        return record
+
+
+def replies_for_event(name: str, data: Mapping[str, Any]) -> Reply | None:
+    """The Reply an adapter shows for a job event (None: nothing to show in chat)."""
+    job_id = str(data.get("jobId", ""))
+    generation_id = str(data.get("generationId", ""))
+    if name == "generation:progress":
+        return ProgressReply(job_id, generation_id, int(data["percent"]), str(data["stage"]))
+    if name == "generation:failed":
+        return FailedReply(job_id, generation_id, str(data.get("error") or APOLOGY))
+    if name == "generation:completed":
+        result = data.get("result") or {}
+        files = tuple(_output_files(result))
+        actions = actions_for(generation_id) if result.get("kind") == "beat" else ()
+        return ResultReply(
+            job_id,
+            generation_id,
+            str(result.get("summary") or "Done."),
+            files,
+            actions,
+            details=dict(result),
+        )
+    return None
+
+
+def _intent_for_attachments(intent: Intent, message: Message) -> Intent:
+    """Audio with a vague message: two or more files mean mix, one means master."""
+    kind = "mix" if len(message.attachments) > 1 else "master"
+    return Intent(kind, intent.params, intent.adjust)
+
+
+def _accepted_text(request: BeatRequest) -> str:
+    text = (
+        f"On it: a {request.mood} {request.genre} beat at {request.bpm:g} BPM in "
+        f"{request.key}, {request.duration:g} s (seed {request.seed})."
+    )
+    if request.notes:
+        text += " " + " ".join(request.notes)
+    return text
+
+
+def _describe_state(record: JobRecord) -> str:
+    if record.state.value == "active":
+        return f"at {record.progress}% ({record.stage})"
+    if record.state.value == "failed":
+        return f"failed: {record.error}"
+    return record.state.value
+
+
+def _files(record: JobRecord) -> list[OutputFile]:
+    return _output_files(record.result or {})
+
+
+def _output_files(result: Mapping[str, Any]) -> list[OutputFile]:
+    from pathlib import Path
+
+    return [
+        OutputFile(
+            title=f["title"], kind=f["kind"], path=Path(f["path"]), url=f["url"], size=f["size"]
+        )
+        for f in result.get("files", [])
+    ]
+
+
+def _stem_name(file: OutputFile) -> str:
+    return file.path.stem

@@ -1,0 +1,320 @@
+"""What each job type does on the CPU (run in a pool process), and how its output is described.
+
+The `render_beat`/`split_stems`/`mix_tracks`/`master_track` functions run in a child process:
+plain data in, files written into the job's staging folder, a JSON-able summary out. They
+call `progress(stage, fraction)` between stages. The other functions run in the worker and
+turn a summary into the result record, the DAW clip and the history entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.errors import NotFound
+from bot.jobs import JobRecord, JobType
+from bot.store import ClipStore
+
+Progress = Callable[[str, float], None]
+
+PREVIEW = "preview.mp3"
+WAVEFORM = "waveform.png"
+MIDI = "beat.mid"
+
+# --- inputs ----------------------------------------------------------------------------
+
+
+def resolve_inputs(type: JobType, data: Mapping[str, Any], store: ClipStore) -> dict[str, Any]:
+    """File paths the work needs, checked now so a missing upload fails with a sentence."""
+    if type is JobType.STEMS:
+        return {"path": str(store.path_for(data["audio_file_id"]))}
+    if type is JobType.MIX:
+        return {"paths": [str(store.path_for(track)) for track in data["track_ids"]]}
+    if type is JobType.MASTER:
+        if data.get("track_id"):
+            return {"path": str(store.path_for(data["track_id"]))}
+        summary = store.read_summary(data["generation_id"])
+        if summary is None:
+            raise NotFound("I can't find that beat's audio any more. Make a new one?")
+        folder = store.generation_dir(data["generation_id"])
+        return {"path": str(folder / summary["main"])}
+    return {}
+
+
+# --- child-process work ------------------------------------------------------------------
+
+
+def render_beat(
+    data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
+) -> dict[str, Any]:
+    from engine.compose import BeatSpec
+    from engine.pipeline import make_beat
+
+    out = Path(folder)
+    fmt = data.get("format") or "mp3"
+    spec = BeatSpec(
+        genre=data["genre"],
+        bpm=float(data["bpm"]),
+        key=data["key"],
+        mood=data["mood"],
+        duration=float(data["duration"]),
+    )
+    result = make_beat(
+        spec,
+        int(data["seed"]),
+        sr=int(data.get("sample_rate") or 44100),
+        profile=data.get("mix_profile") or "balanced",
+        lufs=float(data["target_lufs"]),
+        ceiling=float(data.get("ceiling", -1.0)),
+        out_path=out / f"beat.{fmt}",
+        stems_dir=out / "stems",
+        midi_path=out / MIDI,
+        waveform_path=out / WAVEFORM,
+        on_progress=progress,
+    )
+    if fmt != "mp3":
+        _mp3_preview(out / f"beat.{fmt}", out / PREVIEW, float(data.get("ceiling", -1.0)))
+    return {
+        "kind": "beat",
+        "main": f"beat.{fmt}",
+        "format": fmt,
+        "genre": spec.genre,
+        "bpm": spec.bpm,
+        "key": spec.key,
+        "mood": spec.mood,
+        "seed": int(data["seed"]),
+        "duration": round(result.duration, 3),
+        "lufs": round(result.loudness.lufs, 2),
+        "truePeak": round(result.loudness.true_peak, 2),
+        "stems": sorted(p.name for p in (out / "stems").glob("*") if p.is_file()),
+    }
+
+
+def split_stems(
+    data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
+) -> dict[str, Any]:
+    from engine.audio_io import decode, write_audio
+    from engine.loudness import measure
+    from engine.separate import separate
+
+    out = Path(folder)
+    progress("Decoding", 0.05)
+    audio = decode(Path(inputs["path"]), sr=44100)
+    progress("Separating", 0.2)
+    separation = separate(audio, 44100, list(data["stem_types"]))
+    progress("Encoding", 0.8)
+    (out / "stems").mkdir(exist_ok=True)
+    stems = []
+    for name, stem in separation.stems.items():
+        write_audio(out / "stems" / f"{name}.wav", stem, 44100, bit_depth=24, ceiling=None)
+        stems.append(f"{name}.wav")
+    _mp3_preview_audio(audio, out / PREVIEW)
+    return {
+        "kind": "stems",
+        "main": PREVIEW,
+        "format": "wav",
+        "duration": round(len(audio) / 44100, 3),
+        "stems": sorted(stems),
+        "method": separation.method,
+        "note": separation.note,
+        "lufs": round(measure(audio, 44100).lufs, 2),
+    }
+
+
+def mix_tracks(
+    data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
+) -> dict[str, Any]:
+    from engine.audio_io import decode, write_audio
+    from engine.loudness import measure
+    from engine.mix import auto_mix
+
+    out = Path(folder)
+    tracks = []
+    paths = list(inputs["paths"])
+    for index, path in enumerate(paths):
+        progress(f"Decoding track {index + 1}", 0.05 + 0.3 * index / len(paths))
+        tracks.append(decode(Path(path), sr=44100))
+    progress("Mixing", 0.4)
+    mixed = auto_mix(tracks, 44100, data.get("mix_profile") or "balanced")
+    progress("Encoding", 0.85)
+    write_audio(out / "mix.wav", mixed.mix, 44100, bit_depth=24)
+    _mp3_preview_audio(mixed.mix, out / PREVIEW)
+    loud = measure(mixed.mix, 44100)
+    return {
+        "kind": "mix",
+        "main": "mix.wav",
+        "format": "wav",
+        "duration": round(len(mixed.mix) / 44100, 3),
+        "roles": list(mixed.roles),
+        "gainsDb": [round(g, 2) for g in mixed.gains_db],
+        "lufs": round(loud.lufs, 2),
+        "truePeak": round(loud.true_peak, 2),
+    }
+
+
+def master_track(
+    data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
+) -> dict[str, Any]:
+    from engine.audio_io import decode, write_audio
+    from engine.master import master_to
+
+    out = Path(folder)
+    progress("Decoding", 0.05)
+    audio = decode(Path(inputs["path"]), sr=44100)
+    progress("Mastering", 0.3)
+    mastered = master_to(audio, 44100, float(data["target_lufs"]), ceiling=-1.0)
+    progress("Encoding", 0.8)
+    write_audio(out / "master.wav", mastered.audio, 44100, bit_depth=24)
+    write_audio(out / PREVIEW, mastered.audio, 44100, ceiling=-1.0)
+    return {
+        "kind": "master",
+        "main": "master.wav",
+        "format": "wav",
+        "duration": round(len(audio) / 44100, 3),
+        "quality": data.get("quality"),
+        "targetLufs": float(data["target_lufs"]),
+        "before": _loudness(mastered.before),
+        "after": _loudness(mastered.after),
+        "lufs": round(mastered.after.lufs, 2),
+        "truePeak": round(mastered.after.true_peak, 2),
+    }
+
+
+def _loudness(value: Any) -> dict[str, float]:
+    return {
+        "lufs": round(value.lufs, 2),
+        "lra": round(value.lra, 2),
+        "truePeak": round(value.true_peak, 2),
+    }
+
+
+def _mp3_preview(source: Path, target: Path, ceiling: float) -> None:
+    from engine.audio_io import decode
+
+    _mp3_preview_audio(decode(source, sr=44100), target, ceiling)
+
+
+def _mp3_preview_audio(audio: Any, target: Path, ceiling: float = -1.0) -> None:
+    from engine.audio_io import write_audio
+
+    write_audio(target, audio, 44100, ceiling=ceiling)
+
+
+# --- describing results (in the worker) ------------------------------------------------
+
+_TITLES = {"audio": "Beat", "preview": "Preview (MP3)", "midi": "MIDI", "image": "Waveform"}
+
+
+def result_record(
+    record: JobRecord, summary: Mapping[str, Any], store: ClipStore
+) -> dict[str, Any]:
+    """The seed's result shape plus every file with a signed URL."""
+    gid = record.generation_id
+    folder = store.generation_dir(gid)
+    main = folder / summary["main"]
+    files = [_file("audio", _main_title(summary), main, store, gid)]
+    if (folder / PREVIEW).exists() and summary["main"] != PREVIEW:
+        files.append(_file("preview", "Preview (MP3)", folder / PREVIEW, store, gid))
+    for name in summary.get("stems", []):
+        files.append(
+            _file("stem", f"{Path(name).stem.title()} stem", folder / "stems" / name, store, gid)
+        )
+    if (folder / MIDI).exists():
+        files.append(_file("midi", "MIDI", folder / MIDI, store, gid))
+    if (folder / WAVEFORM).exists():
+        files.append(_file("image", "Waveform", folder / WAVEFORM, store, gid))
+    preview = folder / PREVIEW if (folder / PREVIEW).exists() else main
+    result: dict[str, Any] = {
+        **summary,
+        "audioUrl": store.sign(store.relative(main)),
+        "previewUrl": store.sign(store.relative(preview)),
+        "summary": _summary_text(summary),
+        "metadata": {
+            "format": summary["format"],
+            "bitrate": 320 if summary["format"] == "mp3" else None,
+            "sampleRate": 44100,
+            "channels": 2,
+        },
+        "files": files,
+    }
+    return result
+
+
+def _main_title(summary: Mapping[str, Any]) -> str:
+    kind = summary["kind"]
+    fmt = str(summary["format"]).upper()
+    return {"beat": f"Beat ({fmt})", "mix": f"Mix ({fmt})", "master": f"Master ({fmt})"}.get(
+        kind, f"Audio ({fmt})"
+    )
+
+
+def _file(kind: str, title: str, path: Path, store: ClipStore, gid: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "title": title,
+        "path": str(path),
+        "url": store.sign(store.relative(path)),
+        "size": path.stat().st_size,
+    }
+
+
+def _summary_text(summary: Mapping[str, Any]) -> str:
+    kind = summary["kind"]
+    if kind == "beat":
+        return (
+            f"Here's your {summary['mood']} {summary['genre']} beat: {summary['bpm']:g} BPM, "
+            f"{summary['key']}, {summary['duration']:.0f} s, seed {summary['seed']} "
+            f"({summary['lufs']:.1f} LUFS, {summary['truePeak']:.1f} dBTP)."
+        )
+    if kind == "stems":
+        return (
+            f"Stems ready: {', '.join(Path(s).stem for s in summary['stems'])}. {summary['note']}"
+        )
+    if kind == "mix":
+        return (
+            f"Mixed {len(summary['roles'])} tracks ({', '.join(summary['roles'])}) at "
+            f"{summary['lufs']:.1f} LUFS, {summary['truePeak']:.1f} dBTP."
+        )
+    before, after = summary["before"], summary["after"]
+    return (
+        f"Mastered: {before['lufs']:.1f} → {after['lufs']:.1f} LUFS, "
+        f"true peak {after['truePeak']:.1f} dBTP, LRA {after['lra']:.1f} LU."
+    )
+
+
+def daw_clip(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `daw:audio:loaded` payload, for jobs that make something to put on a timeline."""
+    if result.get("kind") == "stems":
+        return None
+    bpm = result.get("bpm")
+    name = f"{result['genre']} - {bpm:g} BPM" if bpm else f"{result['kind']} - {record.job_id}"
+    return {
+        "generationId": record.generation_id,
+        "trackId": f"track-{record.generation_id[:8]}",
+        "trackName": name,
+        "clipId": f"clip-{record.generation_id}",
+        "clip": {
+            "url": result["previewUrl"],
+            "downloadUrl": result["audioUrl"],
+            "duration": result["duration"],
+            "bpm": bpm,
+            "key": result.get("key"),
+            "name": name,
+        },
+        "autoPlay": bool(record.data.get("auto_play", False)),
+    }
+
+
+def history_entry(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "generationId": record.generation_id,
+        "jobId": record.job_id,
+        "type": record.type.value,
+        "params": record.data,
+        "seed": result.get("seed"),
+        "summary": result.get("summary"),
+        "audioUrl": result.get("audioUrl"),
+        "duration": result.get("duration"),
+        "createdAt": int(record.created_at * 1000),
+    }

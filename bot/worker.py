@@ -1,0 +1,70 @@
+"""The arq worker: BeatBot's four tasks with the queue's limits, tries and timeouts.
+
+`beatbot worker` runs one of these against `REDIS_URL`; scale out by starting more, on any
+machine that reaches the same Redis. `beatbot serve` and `beatbot chat` run one in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from arq.cron import cron
+from arq.worker import Worker, func
+
+from bot import keys
+from bot.config import Secrets, Settings
+from bot.connections import RedisHandle
+from bot.services import Services
+from bot.tasks import TASKS, prune_files
+
+
+def build_worker(
+    settings: Settings,
+    secrets: Secrets,
+    handle: RedisHandle,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    render_processes: int | None = None,
+    **overrides: Any,
+) -> Worker:
+    """An arq Worker whose context carries BeatBot's services (opened on start-up)."""
+    queue = settings.queue
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["services"] = await Services.open(
+            settings, secrets, handle, render_processes=render_processes
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        services: Services | None = ctx.get("services")
+        if services is not None:
+            await services.close()
+
+    options: dict[str, Any] = {
+        "functions": [func(task, name=task.__name__, max_tries=queue.max_tries) for task in TASKS],
+        "cron_jobs": [cron(prune_files, minute=17, run_at_startup=False, unique=True)],
+        "queue_name": keys.queue(queue.key_prefix),
+        "redis_settings": handle.arq_settings(),
+        "max_jobs": queue.max_jobs,
+        "job_timeout": queue.job_timeout,
+        "max_tries": queue.max_tries,
+        "allow_abort_jobs": True,
+        "health_check_interval": queue.health_check_interval,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "burst": burst,
+        "handle_signals": handle_signals,
+        # On SIGTERM/SIGINT let running renders finish (they are short) before re-queueing.
+        "job_completion_wait": queue.job_timeout if handle_signals else 0,
+        "poll_delay": 0.1,
+        "keep_result": 3600,
+    }
+    options.update(overrides)
+    return Worker(**options)
+
+
+def default_render_processes(settings: Settings) -> int:
+    """One render process per core, never more than the jobs a worker runs at once."""
+    return max(1, min(settings.queue.max_jobs, os.cpu_count() or 1))

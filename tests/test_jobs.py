@@ -1,0 +1,291 @@
+"""Jobs end to end on a real Redis with real arq workers and real audio.
+
+Each test queues work through the assistant or the queue client, runs a burst-mode worker
+(in-process, with its render pool of child processes), and checks the record, the files and
+the events on the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+
+from bot.assistant import Assistant
+from bot.config import Secrets, Settings
+from bot.connections import RedisHandle
+from bot.jobs import JobState, JobType, Origin
+from bot.messages import ErrorReply, JobAccepted, Message
+from bot.queue import CANCELLED
+from bot.services import Services
+from bot.worker import build_worker
+from tests import pool_work
+
+
+@pytest.fixture
+async def services(settings: Settings, redis_handle: RedisHandle, redis_client) -> Services:
+    services = await Services.open(settings, Secrets.from_env({}), redis_handle, render_processes=1)
+    yield services
+    await services.close()
+
+
+async def run_worker(settings: Settings, handle: RedisHandle, **overrides: Any) -> None:
+    """Run a burst worker until the queue is empty (as arq's own tests do)."""
+    worker = build_worker(
+        settings,
+        Secrets.from_env({}),
+        handle,
+        burst=True,
+        handle_signals=False,
+        render_processes=1,
+        poll_delay=0.05,
+        **overrides,
+    )
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+async def events_of(services: Services) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, data) for _, name, data in await services.events.read_since("0", count=1000)]
+
+
+def origin(thread: str = "t1") -> Origin:
+    return Origin(platform="cli", channel="terminal", thread=thread, user="ada")
+
+
+def write_tone(path: Path, seconds: float = 4.0, sr: int = 44100, level: float = 0.1) -> Path:
+    """A chord plus a kick-like pulse: enough music for stems, mix and master jobs."""
+    t = np.arange(int(seconds * sr)) / sr
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.18, 329.63)) / 3
+    pulse = np.sin(2 * np.pi * 55 * t) * np.exp(-((t % 0.5) * 12))
+    audio = (level * (chord + pulse)).astype(np.float32)
+    soundfile.write(path, np.stack([audio, audio * 0.9], axis=1), sr)
+    return path
+
+
+async def test_beat_job_end_to_end_with_events_in_order(
+    services: Services, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    assistant = Assistant(services)
+    replies = [
+        r
+        async for r in assistant.handle(
+            Message("make a dark trap beat at 140 for 8 seconds", origin("beat"))
+        )
+    ]
+    accepted = replies[0]
+    assert isinstance(accepted, JobAccepted), replies
+    await run_worker(settings, redis_handle)
+
+    record = await services.queue.status(accepted.job_id)
+    assert record.state is JobState.COMPLETED, record.error
+    result = record.result
+    assert result is not None
+    assert result["genre"] == "trap" and result["bpm"] == 140 and result["mood"] == "dark"
+    assert result["audioUrl"].startswith(settings.storage.public_url)
+    main = Path(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
+    assert main.exists() and main.suffix == ".mp3"
+    kinds = {f["kind"] for f in result["files"]}
+    assert {"audio", "stem", "midi", "image"} <= kinds
+
+    events = await events_of(services)
+    names = [name for name, _ in events]
+    assert names[0] == "generation:started"
+    assert names[-3:] == ["generation:completed", "daw:audio:loaded", "daw:transport:sync"]
+    percents = [data["percent"] for name, data in events if name == "generation:progress"]
+    assert percents and percents == sorted(percents) and len(set(percents)) == len(percents)
+    loaded = next(data for name, data in events if name == "daw:audio:loaded")
+    assert loaded["trackName"] == "trap - 140 BPM"
+    assert loaded["clip"]["bpm"] == 140 and loaded["clip"]["key"] == result["key"]
+    assert next(d for n, d in events if n == "daw:transport:sync")["bpm"] == 140
+    assert all(d["origin"]["thread"] == "beat" for n, d in events if n.startswith("generation"))
+
+
+async def test_master_upload_job_lands_on_the_preset(
+    services: Services, settings: Settings, redis_handle: RedisHandle, tmp_path: Path
+) -> None:
+    source = write_tone(tmp_path / "song.wav")
+    upload = await services.store.save_upload(source.read_bytes(), "song.wav")
+    record = await services.queue.enqueue(
+        JobType.MASTER,
+        {"track_id": upload.file_id, "target_lufs": -9.0, "quality": "cd"},
+        origin=origin(),
+    )
+    await run_worker(settings, redis_handle)
+    record = await services.queue.status(record.job_id)
+    assert record.state is JobState.COMPLETED, record.error
+    audio, sr = soundfile.read(
+        next(f["path"] for f in record.result["files"] if f["kind"] == "audio")
+    )
+    assert abs(pyloudnorm.Meter(sr).integrated_loudness(audio) - (-9.0)) <= 0.5
+    assert record.result["before"]["lufs"] < -15
+
+
+async def test_stems_and_mix_jobs_on_uploads(
+    services: Services, settings: Settings, redis_handle: RedisHandle, tmp_path: Path
+) -> None:
+    first = await services.store.save_upload(write_tone(tmp_path / "a.wav").read_bytes(), "a.wav")
+    second = await services.store.save_upload(
+        write_tone(tmp_path / "b.wav", seconds=3, level=0.3).read_bytes(), "b.wav"
+    )
+    stems = await services.queue.enqueue(
+        JobType.STEMS,
+        {"audio_file_id": first.file_id, "stem_types": ["drums", "bass"]},
+        origin=origin(),
+    )
+    mix = await services.queue.enqueue(
+        JobType.MIX,
+        {"track_ids": [first.file_id, second.file_id], "mix_profile": "warm"},
+        origin=origin(),
+    )
+    await run_worker(settings, redis_handle)
+    stems = await services.queue.status(stems.job_id)
+    assert stems.state is JobState.COMPLETED, stems.error
+    names = sorted(Path(f["path"]).stem for f in stems.result["files"] if f["kind"] == "stem")
+    assert names == ["bass", "drums", "rest"]
+    assert "DSP" in stems.result["note"] or "dsp" in stems.result["method"]
+    mix = await services.queue.status(mix.job_id)
+    assert mix.state is JobState.COMPLETED, mix.error
+    assert mix.result["truePeak"] <= -1.0
+    assert abs(mix.result["duration"] - 4.0) < 0.05  # padded to the longest track
+
+
+async def test_bad_input_fails_at_once_without_retries(
+    services: Services, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    not_audio = await services.store.save_upload(b"this is a text file\n" * 50, "notes.mp3")
+    record = await services.queue.enqueue(
+        JobType.MASTER, {"track_id": not_audio.file_id, "target_lufs": -14.0}, origin=origin()
+    )
+    await run_worker(settings, redis_handle)
+    record = await services.queue.status(record.job_id)
+    assert record.state is JobState.FAILED
+    assert record.tries == 1
+    assert "Traceback" not in (record.error or "") and len(record.error or "") > 10
+    failed = [d for n, d in await events_of(services) if n == "generation:failed"]
+    assert len(failed) == 1 and failed[0]["error"] == record.error
+
+
+async def test_transient_failure_retries_with_backoff_then_succeeds(
+    services: Services,
+    settings: Settings,
+    redis_handle: RedisHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import tasks
+
+    marker = tmp_path / "failures"
+    monkeypatch.setitem(tasks.WORK, JobType.MASTER, pool_work.flaky_master)
+    fast = settings.model_copy(
+        update={"queue": settings.queue.model_copy(update={"retry_backoff": 0.3})}
+    )
+    track = await services.store.save_upload(write_tone(tmp_path / "t.wav").read_bytes(), "t.wav")
+    record = await services.queue.enqueue(
+        JobType.MASTER,
+        {"track_id": track.file_id, "marker": str(marker), "fail_times": 2},
+        origin=origin(),
+    )
+    await run_worker(fast, redis_handle)
+    record = await services.queue.status(record.job_id)
+    assert record.state is JobState.COMPLETED, record.error
+    assert record.tries == 3
+    stamps = [float(x) for x in marker.read_text().split()]
+    gaps = np.diff(stamps)
+    assert gaps[0] >= 0.3 and gaps[1] >= 0.6  # exponential: 0.3 s, then 0.6 s
+    started = [n for n, _ in await events_of(services) if n == "generation:started"]
+    assert len(started) == 1  # a retry does not announce the job again
+
+
+async def test_failure_after_all_tries_is_friendly(
+    services: Services,
+    settings: Settings,
+    redis_handle: RedisHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import tasks
+
+    monkeypatch.setitem(tasks.WORK, JobType.MASTER, pool_work.flaky_master)
+    fast = settings.model_copy(
+        update={"queue": settings.queue.model_copy(update={"retry_backoff": 0.05})}
+    )
+    track = await services.store.save_upload(write_tone(tmp_path / "t.wav").read_bytes(), "t.wav")
+    record = await services.queue.enqueue(
+        JobType.MASTER,
+        {"track_id": track.file_id, "marker": str(tmp_path / "m"), "fail_times": 99},
+        origin=origin(),
+    )
+    await run_worker(fast, redis_handle)
+    record = await services.queue.status(record.job_id)
+    assert record.state is JobState.FAILED and record.tries == 3
+    assert record.error and record.error.startswith("I couldn't finish this after 3 tries")
+
+
+async def test_cancel_a_waiting_job(services: Services) -> None:
+    record = await services.queue.enqueue(JobType.MASTER, {"target_lufs": -14}, origin=origin())
+    cancelled = await services.queue.cancel(record.job_id)
+    assert cancelled.state is JobState.FAILED and cancelled.error == CANCELLED
+    assert (await services.queue.stats())["waiting"] == 0
+    assert [n for n, _ in await events_of(services)] == ["generation:failed"]
+
+
+async def test_cancel_a_running_job(
+    services: Services,
+    settings: Settings,
+    redis_handle: RedisHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import tasks
+
+    monkeypatch.setitem(tasks.WORK, JobType.MASTER, pool_work.slow_master)
+    track = await services.store.save_upload(write_tone(tmp_path / "t.wav").read_bytes(), "t.wav")
+    record = await services.queue.enqueue(
+        JobType.MASTER, {"track_id": track.file_id, "seconds": 20}, origin=origin()
+    )
+    worker = asyncio.create_task(run_worker(settings, redis_handle))
+    for _ in range(200):
+        if (await services.queue.status(record.job_id)).state is JobState.ACTIVE:
+            break
+        await asyncio.sleep(0.05)
+    await services.queue.cancel(record.job_id)
+    await asyncio.wait_for(worker, 30)
+    record = await services.queue.status(record.job_id)
+    assert record.state is JobState.FAILED and record.error == CANCELLED
+
+
+async def test_queue_stats_count_states(
+    services: Services, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    bad = await services.store.save_upload(b"\x00" * 4096, "zeros.wav")
+    for _ in range(2):
+        await services.queue.enqueue(
+            JobType.MASTER, {"track_id": bad.file_id, "target_lufs": -14}, origin=origin()
+        )
+    assert (await services.queue.stats())["waiting"] == 2
+    await run_worker(settings, redis_handle)
+    stats = await services.queue.stats()
+    assert stats == {"waiting": 0, "active": 0, "completed": 0, "failed": 2, "total": 0}
+
+
+async def test_quota_refusal_is_a_sentence_and_queues_nothing(
+    services: Services, settings: Settings
+) -> None:
+    tight = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"daily_audio_seconds": 20})}
+    )
+    services.limits = type(services.limits)(services.redis, settings.queue.key_prefix, tight.limits)
+    assistant = Assistant(services)
+    first = [r async for r in assistant.handle(Message("house beat 15 seconds", origin()))]
+    second = [r async for r in assistant.handle(Message("house beat 15 seconds", origin()))]
+    assert isinstance(first[0], JobAccepted)
+    assert isinstance(second[0], ErrorReply) and "left of today's" in second[0].text
+    assert (await services.queue.stats())["waiting"] == 1
