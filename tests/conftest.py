@@ -17,8 +17,9 @@ import pytest
 import redis.asyncio
 from arq.worker import Worker
 
-from bot.config import Settings, load_settings
+from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle, connect
+from bot.services import Services
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +99,13 @@ async def worker_factory(
     yield create
     for worker in workers:
         await worker.close()
+
+
+@pytest.fixture
+async def services(
+    settings: Settings, redis_handle: RedisHandle, redis_client: redis.asyncio.Redis
+) -> AsyncIterator[Services]:
+    """Services on this test's Redis prefix and data dir, with one render process."""
+    services = await Services.open(settings, Secrets.from_env({}), redis_handle, render_processes=1)
+    yield services
+    await services.close()

@@ -17,39 +17,14 @@ import pytest
 import soundfile
 
 from bot.assistant import Assistant
-from bot.config import Secrets, Settings
+from bot.config import Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobState, JobType, Origin
 from bot.messages import ErrorReply, JobAccepted, Message
 from bot.queue import CANCELLED
 from bot.services import Services
-from bot.worker import build_worker
 from tests import pool_work
-
-
-@pytest.fixture
-async def services(settings: Settings, redis_handle: RedisHandle, redis_client) -> Services:
-    services = await Services.open(settings, Secrets.from_env({}), redis_handle, render_processes=1)
-    yield services
-    await services.close()
-
-
-async def run_worker(settings: Settings, handle: RedisHandle, **overrides: Any) -> None:
-    """Run a burst worker until the queue is empty (as arq's own tests do)."""
-    worker = build_worker(
-        settings,
-        Secrets.from_env({}),
-        handle,
-        burst=True,
-        handle_signals=False,
-        render_processes=1,
-        poll_delay=0.05,
-        **overrides,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+from tests.workers import run_worker
 
 
 async def events_of(services: Services) -> list[tuple[str, dict[str, Any]]]:
