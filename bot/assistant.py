@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -37,8 +36,6 @@ from engine.master import PRESETS
 from engine.separate import STEM_TYPES
 
 log = logging.getLogger(__name__)
-
-MAX_SEED = 2**31 - 1
 
 
 def actions_for(generation_id: str) -> tuple[Action, ...]:
@@ -109,8 +106,6 @@ class Assistant:
         if resolution.question:
             return TextReply(resolution.question)
         request = beat_request(resolution.params, svc.settings)
-        if request.seed is None:
-            request = request.model_copy(update={"seed": random.randint(0, MAX_SEED)})
         await svc.limits.check_rate(message.user)
         await svc.limits.reserve(message.user, request.duration)
         record = await svc.queue.enqueue(

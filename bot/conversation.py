@@ -230,7 +230,7 @@ def _follow_up(intent: Intent, last: ThreadState) -> dict[str, Any]:
     for name, delta in intent.adjust.items():
         if name in ("bpm", "duration") and name not in changes and name in params:
             params[name] = _tidy(float(params[name]) + float(delta))
-    if intent.kind == "variation":
+    if intent.kind == "variation" and "seed" not in changes:
         params.pop("seed", None)  # a new take: the caller picks a new seed
     return params
 

@@ -37,6 +37,10 @@ class BadAudio(UserError):
     """An upload is not usable audio (corrupt, empty, silent, too long, too big)."""
 
 
+class UploadTooLarge(BadAudio):
+    """An upload over the size limit (HTTP 413)."""
+
+
 class NotFound(UserError):
     """A job, clip or file the person referred to does not exist (or expired)."""
 

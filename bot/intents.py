@@ -52,7 +52,17 @@ KINDS: tuple[str, ...] = (
 # start keeps a 10 kB paste as fast as a one-liner.
 MAX_CHARS = 2000
 
-BEAT_FIELDS = ("genre", "bpm", "key", "mood", "duration", "mix_profile", "quality", "target_lufs")
+BEAT_FIELDS = (
+    "genre",
+    "bpm",
+    "key",
+    "mood",
+    "duration",
+    "mix_profile",
+    "quality",
+    "target_lufs",
+    "seed",
+)
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "generate": BEAT_FIELDS,
     "variation": BEAT_FIELDS,
@@ -239,6 +249,7 @@ class _Found:
     bpm_context: bool = False
     duration: float | int | None = None
     target_lufs: float | int | None = None
+    seed: int | None = None
     negatives: list[float] = field(default_factory=list)
     adjust: dict[str, float | int] = field(default_factory=dict)
     key: str | None = None
@@ -313,6 +324,11 @@ class _Reading:
         return True
 
     def _consume(self, m: re.Match[str]) -> bool:
+        return True
+
+    def _seed(self, m: re.Match[str]) -> bool:
+        if self.found.seed is None:
+            self.found.seed = int(m.group("v"))
         return True
 
     def _relative_bpm(self, sign: int, value: str) -> bool:
@@ -627,6 +643,8 @@ _SECONDS = re.compile(
 )
 _SECONDS_WORDS = re.compile(r"\b(?P<q>" + _WORDS + r")(?P<gap>\s*-?\s*)(?P<u>seconds?|secs?)\b")
 _HOURS = re.compile(r"(?<![\w.])(?P<q>\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)(?![\w])")
+# "seed 42", "seed #7", "with seed=123": the number is the seed, never a tempo.
+_SEED = re.compile(r"\bseed\s*(?:#|=|:|no\.?|number|of)?\s*(?P<v>\d{1,10})(?![\w.])")
 _HOURS_WORDS = re.compile(r"\b(?P<q>an?|one)\s*(?:hours?|hrs?)\b")
 _MONEY_TIMES = re.compile(r"[$€£]\s?\d+(?:[.,]\d+)*|\bx\s?\d+\b")
 _OTHER_UNITS = re.compile(
@@ -652,6 +670,7 @@ _R = _Reading
 # (pattern, handler, substrings one of which must be present, needs a digit); most specific
 # first. The substring gate skips most regexes for most messages.
 _NUMBER_RULES: tuple[tuple[re.Pattern[str], Any, tuple[str, ...], bool], ...] = (
+    (_SEED, _R._seed, ("seed",), True),
     (_LUFS_AFTER, _R._lufs, ("lu", "lk"), True),
     (_LUFS_BEFORE, _R._lufs, ("lu", "lk", "loud"), True),
     (_DECIBELS, _R._consume, ("db",), True),
@@ -794,6 +813,8 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         params["quality"] = quality
     if found.target_lufs is not None:
         params["target_lufs"] = found.target_lufs
+    if found.seed is not None:
+        params["seed"] = found.seed
 
     adjust: dict[str, Any] = dict(found.adjust)
     for field_name, step in changes.items():

@@ -10,6 +10,7 @@ both end up here. Every failure is ONE friendly sentence that says what to chang
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -127,6 +128,8 @@ class BeatRequest(_Request):
         default="balanced", validation_alias=AliasChoices("mix_profile", "mixProfile", "profile")
     )
     format: AudioFormat = "mp3"
+    # The DAW starts playback when the clip lands (daw:transport:play).
+    auto_play: bool = Field(default=False, validation_alias=AliasChoices("auto_play", "autoPlay"))
     notes: list[str] = Field(default_factory=list)
 
     @field_validator("genre", mode="before")
@@ -355,6 +358,7 @@ _CAMEL = {
     "targetLufs": "target_lufs",
     "targetLoudness": "target_lufs",
     "projectId": "project_id",
+    "autoPlay": "auto_play",
 }
 _BEAT_INPUTS = (
     "genre",
@@ -368,6 +372,7 @@ _BEAT_INPUTS = (
     "mix_profile",
     "format",
     "project_id",
+    "auto_play",
 )
 
 
@@ -391,7 +396,11 @@ def choose_genre(mood: str | None) -> tuple[str, str]:
 
 
 def beat_request(
-    params: Mapping[str, Any], settings: Settings, defaults: Mapping[str, Any] | None = None
+    params: Mapping[str, Any],
+    settings: Settings,
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    name_field: bool = False,
 ) -> BeatRequest:
     """Chat params (only what was said) -> a complete, validated BeatRequest.
 
@@ -411,7 +420,8 @@ def beat_request(
         notes.append(note)
     genre_name = vocab.genre_from_text(str(data["genre"]))
     if genre_name is None:
-        raise InvalidRequest(unknown_genre_sentence(str(data["genre"])))
+        sentence = unknown_genre_sentence(str(data["genre"]))
+        raise InvalidRequest(f"genre: {sentence}" if name_field else sentence)
     genre = get_genre(genre_name)
     engine = settings.engine
     data["genre"] = genre.name
@@ -425,8 +435,10 @@ def beat_request(
     try:
         request = BeatRequest.model_validate(data, context={"settings": settings})
     except ValidationError as exc:
-        raise InvalidRequest(friendly_validation_error(exc, name_field=False)) from None
+        raise InvalidRequest(friendly_validation_error(exc, name_field=name_field)) from None
     request.notes[:0] = notes
+    if request.seed is None:  # every render is reproducible: pick its seed now, record it
+        request.seed = random.randint(0, MAX_SEED)
     return request
 
 

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bot.errors import BadAudio, NotFound
+from bot.errors import BadAudio, NotFound, UploadTooLarge
 
 MB = 1024 * 1024
 CHUNK = 256 * 1024
@@ -207,7 +207,9 @@ class ClipStore:
         if isinstance(source, bytes | bytearray | memoryview):
             size_hint = len(source)
         if limit is not None and size_hint is not None and size_hint > limit:
-            raise BadAudio(f"The file is {_mb_text(size_hint)}; the limit is {_mb_text(limit)}.")
+            raise UploadTooLarge(
+                f"The file is {_mb_text(size_hint)}; the limit is {_mb_text(limit)}."
+            )
         file_id = uuid.uuid4().hex
         folder = self.uploads / file_id
         folder.mkdir(parents=True)
@@ -219,7 +221,7 @@ class ClipStore:
                 async for chunk in _chunks(source):
                     size += len(chunk)
                     if limit is not None and size > limit:
-                        raise BadAudio(
+                        raise UploadTooLarge(
                             f"The file is more than {_mb_text(limit)}; the limit is "
                             f"{_mb_text(limit)}. Send a shorter clip or a compressed format "
                             "such as MP3."

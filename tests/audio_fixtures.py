@@ -302,3 +302,13 @@ def ebur128_full(path: str | Path) -> tuple[float, float, float]:
     r = _LRA_RE.search(summary)
     assert i and p and r, f"could not parse ffmpeg ebur128 summary:\n{summary}"
     return float(i.group(1)), float(p.group(1)), float(r.group(1))
+
+
+def write_tone(path: Path, seconds: float = 4.0, sr: int = 44100, level: float = 0.1) -> Path:
+    """A chord plus a kick-like pulse: enough music for stems, mix and master jobs."""
+    t = np.arange(int(seconds * sr)) / sr
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.18, 329.63)) / 3
+    pulse = np.sin(2 * np.pi * 55 * t) * np.exp(-((t % 0.5) * 12))
+    audio = (level * (chord + pulse)).astype(np.float32)
+    sf.write(path, np.stack([audio, audio * 0.9], axis=1), sr)
+    return path

@@ -148,12 +148,16 @@ def resolved(text: str, state: ThreadState | None) -> Any:
     return resolve(parse(text), state)
 
 
+# auto_play is a per-request DAW switch, not part of the music a follow-up carries over.
+SKIP = ("seed", "notes", "auto_play")
+
+
 def test_again_keeps_everything_but_asks_for_a_new_seed(last: ThreadState) -> None:
     for text in ("again", "another one", "one more", "different take", "run it back"):
         res = resolved(text, last)
         assert res.kind == "variation" and res.question is None
         assert res.seed is None and "seed" not in res.params
-        expected = {k: v for k, v in last.params.items() if k not in ("seed", "notes")}
+        expected = {k: v for k, v in last.params.items() if k not in SKIP}
         assert {k: v for k, v in res.params.items() if v is not None} == {
             k: v for k, v in expected.items() if v is not None
         }
@@ -171,7 +175,9 @@ def test_make_it_faster_adds_to_the_last_bpm_and_keeps_the_seed(last: ThreadStat
 
 def test_same_but_in_d_minor(last: ThreadState) -> None:
     res = resolved("same but in D minor", last)
-    kept = {k: v for k, v in last.params.items() if k != "notes" and v is not None}
+    kept = {
+        k: v for k, v in last.params.items() if k not in ("notes", "auto_play") and v is not None
+    }
     assert res.params == {**kept, "key": "Dm"}
 
 

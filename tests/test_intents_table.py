@@ -197,6 +197,10 @@ TABLE: list[Row] = [
     ("one more, darker", "variation", {"mood": "dark"}, {}),
     ("again but in C minor", "variation", {"key": "Cm"}, {}),
     ("another trap beat at 140", "generate", {"genre": "trap", "bpm": 140}, {}),
+    # a seed is never a tempo
+    ("trap beat seed 42", "generate", {"genre": "trap", "seed": 42}, {}),
+    ("lofi at 80 with seed=123", "generate", {"genre": "lo-fi", "bpm": 80, "seed": 123}, {}),
+    ("same but seed 7", "refine", {"seed": 7}, {}),
     ("stems", "stems", {}, {}),
     ("stems for that", "stems", {}, {}),
     ("give me the drums and bass stems", "stems", {"stems": ["drums", "bass"]}, {}),

@@ -24,6 +24,7 @@ from bot.messages import ErrorReply, JobAccepted, Message
 from bot.queue import CANCELLED
 from bot.services import Services
 from tests import pool_work
+from tests.audio_fixtures import write_tone
 from tests.workers import run_worker
 
 
@@ -33,16 +34,6 @@ async def events_of(services: Services) -> list[tuple[str, dict[str, Any]]]:
 
 def origin(thread: str = "t1") -> Origin:
     return Origin(platform="cli", channel="terminal", thread=thread, user="ada")
-
-
-def write_tone(path: Path, seconds: float = 4.0, sr: int = 44100, level: float = 0.1) -> Path:
-    """A chord plus a kick-like pulse: enough music for stems, mix and master jobs."""
-    t = np.arange(int(seconds * sr)) / sr
-    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.18, 329.63)) / 3
-    pulse = np.sin(2 * np.pi * 55 * t) * np.exp(-((t % 0.5) * 12))
-    audio = (level * (chord + pulse)).astype(np.float32)
-    soundfile.write(path, np.stack([audio, audio * 0.9], axis=1), sr)
-    return path
 
 
 async def test_beat_job_end_to_end_with_events_in_order(

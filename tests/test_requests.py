@@ -12,6 +12,7 @@ from bot.config import Settings, load_settings
 from bot.errors import InvalidRequest
 from bot.intents import parse
 from bot.requests import (
+    MAX_SEED,
     BeatRequest,
     MasterRequest,
     MixRequest,
@@ -35,7 +36,7 @@ def test_genre_defaults_fill_what_was_not_said(settings: Settings) -> None:
         assert request.target_lufs == PRESETS[settings.engine.default_quality]
         assert request.mix_profile == settings.engine.default_profile
         assert request.format == settings.engine.default_format
-        assert request.seed is None and request.notes == []
+        assert 0 <= request.seed <= MAX_SEED and request.notes == []  # picked, so reproducible
 
 
 def test_what_was_said_wins(settings: Settings) -> None:
@@ -43,8 +44,9 @@ def test_what_was_said_wins(settings: Settings) -> None:
                            settings)  # fmt: skip
     assert request.model_dump(mode="json") == {
         "genre": "lo-fi", "bpm": 75.0, "key": "Ebm", "mood": "sad", "duration": 45.0,
-        "seed": None, "quality": "club", "target_lufs": -8.0, "mix_profile": "warm",
+        "seed": request.seed, "quality": "club", "target_lufs": -8.0, "mix_profile": "warm",
         "format": settings.engine.default_format, "notes": [], "project_id": None,
+        "auto_play": False,
     }  # fmt: skip
 
 
