@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def running_services(settings: Settings, *, with_worker: bool) -> AsyncIterator[Services]:
-    """Services on the configured Redis (embedded when no REDIS_URL), plus a worker task."""
+async def running_services(
+    settings: Settings, *, with_worker: bool, drain: float = 0.0
+) -> AsyncIterator[Services]:
+    """Services on the configured Redis (embedded when no REDIS_URL), plus a worker task;
+    on exit, running jobs get `drain` seconds to finish before they are re-queued."""
     secrets = Secrets.from_env(os.environ)
     handle = connect(secrets.redis_url, settings.data_dir)
     services = await Services.open(settings, secrets, handle)
@@ -33,7 +36,7 @@ async def running_services(settings: Settings, *, with_worker: bool) -> AsyncIte
         yield services
     finally:
         if worker is not None and task is not None:
-            await stop_worker(worker, task)
+            await stop_worker(worker, task, wait=drain)
         await services.close()
 
 

@@ -8,10 +8,12 @@ import os
 import signal
 
 import click
+from aiohttp import web
 
 from adapters.cli.common import ensure_data_dir, with_settings
 from bot.config import Secrets, Settings
 from bot.connections import connect
+from bot.services import Services
 from bot.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -40,34 +42,82 @@ def worker(burst: bool, verbose: bool, settings: Settings) -> None:
 
 
 @click.command()
+@click.option("--host", default=None, help="Address to listen on [default: config daw.host].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="[default: 8765]")
 @click.option("--no-worker", is_flag=True, help="Only the adapters; workers run elsewhere.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @with_settings
-def serve(no_worker: bool, verbose: bool, settings: Settings) -> None:
-    """Run BeatBot's service: Redis (embedded unless REDIS_URL) and an in-process worker."""
+def serve(
+    host: str | None, port: int | None, no_worker: bool, verbose: bool, settings: Settings
+) -> None:
+    """Run BeatBot: the DAW API, WebSocket and widget, a worker, and Discord/Slack when their
+    tokens are set. Redis is embedded unless REDIS_URL is set."""
     _configure_logging(verbose)
     ensure_data_dir(settings)
-    asyncio.run(_serve(settings, with_worker=not no_worker))
+    host = host or settings.daw.host
+    port = settings.daw.port if port is None else port
+    asyncio.run(_serve(_links_follow(settings, host, port), host, port, with_worker=not no_worker))
 
 
-async def _serve(settings: Settings, *, with_worker: bool) -> None:
-    from adapters.cli.runtime import stop_worker
+def _links_follow(settings: Settings, host: str, port: int) -> Settings:
+    """Signed links point at this server unless storage.public_url was set on purpose."""
+    default = f"http://{settings.daw.host}:{settings.daw.port}"
+    if settings.storage.public_url.rstrip("/") != default:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    storage = settings.storage.model_copy(update={"public_url": f"http://{shown}:{port}"})
+    return settings.model_copy(update={"storage": storage})
 
-    secrets = Secrets.from_env(os.environ)
-    handle = connect(secrets.redis_url, settings.data_dir)
+
+async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
+    from adapters.cli.runtime import running_services
+    from adapters.daw_server import api_token_for, create_app, run_site
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-    worker_task = None
-    arq_worker = None
-    if with_worker:
-        arq_worker = build_worker(settings, secrets, handle, handle_signals=False)
-        worker_task = asyncio.create_task(arq_worker.async_run())
-    click.echo(f"BeatBot serving on {handle.describe()}; worker: {'on' if with_worker else 'off'}")
-    await stop.wait()
-    click.echo("shutting down: letting running jobs finish…")
-    if arq_worker is not None and worker_task is not None:
-        await stop_worker(arq_worker, worker_task, wait=float(settings.queue.job_timeout))
+    async with running_services(settings, with_worker=with_worker, drain=30.0) as services:
+        token, generated = api_token_for(services)
+        app = create_app(services, token)
+        chat_tasks = _start_chat_adapters(services, app, stop)
+        runner = await run_site(app, host, port)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        click.echo(
+            f"BeatBot on http://{host}:{port} (Redis: {services.handle.describe()}, "
+            f"worker: {'on' if with_worker else 'off'})"
+        )
+        if generated:
+            click.echo("API token (kept in the data dir): set BEATBOT_API_TOKEN to choose one.")
+        click.echo(f"Widget: http://{shown}:{port}/?token={token}")
+        await stop.wait()
+        click.echo("shutting down: letting running jobs finish…")
+        await asyncio.gather(*chat_tasks, return_exceptions=True)
+        await runner.cleanup()
     click.echo("bye")
+
+
+def _start_chat_adapters(
+    services: Services, app: web.Application, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """Discord and Slack run only when their tokens are set."""
+    tasks = []
+    if services.secrets.discord_token is not None:
+        from adapters.discord_bot import run_discord
+
+        tasks.append(asyncio.create_task(run_discord(services, stop), name="discord"))
+        click.echo("Discord: starting")
+    if services.secrets.slack_bot_token is not None:
+        from adapters.slack_bot import SlackAdapter, slack_enabled
+
+        if not slack_enabled(services.secrets):
+            click.echo(
+                "Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor "
+                "SLACK_APP_TOKEN; not starting it."
+            )
+            return tasks
+        slack = SlackAdapter(services)
+        slack.add_routes(app)
+        tasks.append(asyncio.create_task(slack.run(stop), name="slack"))
+        click.echo("Slack: starting")
+    return tasks

@@ -1,0 +1,359 @@
+"""The seed's REST API (/api/generate/...), uploads, chat, history and signed downloads.
+
+Handlers only translate HTTP to the bot's services and back; validation lives in
+`bot.requests`, behaviour in `bot.assistant` and `bot.queue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import BaseModel, ValidationError
+
+from adapters.daw.http import HTTPProblem, json_body, ok, user_of
+from adapters.daw.schemas import ChatRequest
+from bot import work
+from bot.assistant import Assistant
+from bot.errors import BadAudio, NotFound, UploadTooLarge
+from bot.jobs import JobRecord, JobState, JobType, Origin
+from bot.messages import Attachment, Message
+from bot.requests import (
+    MasterRequest,
+    MixRequest,
+    StemsRequest,
+    beat_request,
+    friendly_validation_error,
+)
+from bot.services import Services
+from engine.audio_io import probe
+from engine.errors import AudioInputError
+from engine.genres import GENRES
+
+SERVICES = web.AppKey("services", Services)
+ASSISTANT = web.AppKey("assistant", Assistant)
+
+routes = web.RouteTableDef()
+M = TypeVar("M", bound=BaseModel)
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def _origin(request: web.Request, user: str, thread: str = "", platform: str = "api") -> Origin:
+    return Origin(platform=platform, channel=user, thread=thread, user=user)
+
+
+def _validated(model: type[M], body: Mapping[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise HTTPProblem(400, friendly_validation_error(exc)) from None
+
+
+def _queued(record: JobRecord, message: str) -> web.Response:
+    return ok(
+        {"message": message, "jobId": record.job_id, "generationId": record.generation_id},
+        status=202,
+    )
+
+
+# --- generate ----------------------------------------------------------------------------
+
+
+@routes.post("/api/generate/beat")
+async def generate_beat(request: web.Request) -> web.Response:
+    svc = _services(request)
+    user = user_of(request)
+    body = await json_body(request)
+    beat = beat_request(body, svc.settings, name_field=True)
+    await svc.limits.check_rate(user)
+    await svc.limits.reserve(user, beat.duration)
+    record = await svc.queue.enqueue(
+        JobType.BEAT,
+        beat.model_dump(mode="json"),
+        user_id=user,
+        origin=_origin(request, user, beat.project_id or ""),
+    )
+    return _queued(record, "Beat generation job queued")
+
+
+@routes.post("/api/generate/stems")
+async def generate_stems(request: web.Request) -> web.Response:
+    stems = _validated(StemsRequest, await json_body(request))
+    data = {"audio_file_id": stems.audio_file_id, "stem_types": stems.stem_types}
+    uploads = [("audioFileId", stems.audio_file_id)]
+    return await _queue_on_uploads(request, JobType.STEMS, data, uploads, stems.project_id)
+
+
+@routes.post("/api/generate/mix")
+async def generate_mix(request: web.Request) -> web.Response:
+    mix = _validated(MixRequest, await json_body(request))
+    data = {"track_ids": mix.track_ids, "mix_profile": mix.mix_profile}
+    uploads = [("trackIds", track_id) for track_id in mix.track_ids]
+    return await _queue_on_uploads(request, JobType.MIX, data, uploads, mix.project_id)
+
+
+@routes.post("/api/generate/master")
+async def generate_master(request: web.Request) -> web.Response:
+    master = _validated(MasterRequest, await json_body(request))
+    data = {
+        "track_id": master.track_id,
+        "target_lufs": master.target_lufs,
+        "quality": master.quality,
+    }
+    uploads = [("trackId", master.track_id)]
+    return await _queue_on_uploads(request, JobType.MASTER, data, uploads, master.project_id)
+
+
+_QUEUED = {
+    JobType.STEMS: "Stem separation job queued",
+    JobType.MIX: "Mix job queued",
+    JobType.MASTER: "Mastering job queued",
+}
+
+
+async def _queue_on_uploads(
+    request: web.Request,
+    job_type: JobType,
+    data: dict[str, Any],
+    uploads: list[tuple[str, str]],
+    project_id: str | None,
+) -> web.Response:
+    """Queue a job on uploaded files once every file is known to exist (else a 404)."""
+    svc = _services(request)
+    user = user_of(request)
+    for field, file_id in uploads:
+        _upload_exists(svc, file_id, field)
+    await svc.limits.check_rate(user)
+    record = await svc.queue.enqueue(
+        job_type, data, user_id=user, origin=_origin(request, user, project_id or "")
+    )
+    return _queued(record, _QUEUED[job_type])
+
+
+def _upload_exists(svc: Services, file_id: str, field: str) -> None:
+    try:
+        svc.store.path_for(file_id)
+    except NotFound as exc:
+        raise NotFound(f"{field}: {exc.message}") from None
+    except ValueError:
+        raise HTTPProblem(400, f"{field}: {file_id[:40]!r} is not an uploaded file id.") from None
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+@routes.get("/api/generate/status/{job_id}")
+async def job_status(request: web.Request) -> web.Response:
+    svc = _services(request)
+    record = await _job(svc, request.match_info["job_id"])
+    status = record.to_status()
+    status["result"] = public_result(svc, record)
+    return ok({"status": status})
+
+
+@routes.get("/api/generate/result/{job_id}")
+async def job_result(request: web.Request) -> web.Response:
+    svc = _services(request)
+    record = await _job(svc, request.match_info["job_id"])
+    if record.state is JobState.FAILED:
+        raise HTTPProblem(409, f"Job {record.job_id} failed: {record.error}")
+    if record.state is not JobState.COMPLETED:
+        raise HTTPProblem(
+            409,
+            f"Job {record.job_id} is {record.state.value} ({record.progress}%, {record.stage}); "
+            "its result isn't ready yet.",
+        )
+    return ok(
+        {
+            "result": {
+                "jobId": record.job_id,
+                "generationId": record.generation_id,
+                "result": public_result(svc, record),
+                "completedAt": int((record.finished_at or 0) * 1000),
+            }
+        }
+    )
+
+
+async def _job(svc: Services, job_id: str) -> JobRecord:
+    if not job_id.isalnum() or len(job_id) > 64:
+        raise NotFound(f"There is no job with id {job_id[:40]!r}.")
+    return await svc.queue.status(job_id)
+
+
+def public_result(svc: Services, record: JobRecord) -> dict[str, Any] | None:
+    """The job's result with freshly signed links and no server paths."""
+    if record.result is None:
+        return None
+    result = dict(record.result)
+    summary = svc.store.read_summary(record.generation_id)
+    if summary is not None:
+        with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
+            result = work.result_record(record, summary, svc.store)
+    result["files"] = [
+        {k: v for k, v in file.items() if k != "path"} for file in result.get("files", [])
+    ]
+    return result
+
+
+@routes.get("/api/generate/queue/stats")
+async def queue_stats(request: web.Request) -> web.Response:
+    return ok({"stats": await _services(request).queue.stats()})
+
+
+@routes.get("/api/generate/genres")
+async def genres(request: web.Request) -> web.Response:
+    return ok({"genres": [genre.to_json() for genre in GENRES]})
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+
+@routes.post("/api/files")
+async def upload_file(request: web.Request) -> web.Response:
+    """multipart/form-data with one part named "file" -> {"fileId": ...}."""
+    svc = _services(request)
+    user_of(request)
+    if not request.content_type.startswith("multipart/"):
+        raise HTTPProblem(400, 'Send the audio as multipart/form-data with a part named "file".')
+    limit = svc.store.max_upload_bytes
+    # Refuse before reading when the body alone is over the limit (form overhead allowed).
+    if limit is not None and (request.content_length or 0) > limit + 64 * 1024:
+        raise UploadTooLarge(
+            f"The upload is {request.content_length / 2**20:.0f} MB; the limit is "
+            f"{limit / 2**20:g} MB. Send a shorter clip or a compressed format such as MP3."
+        )
+    part = await _file_part(request)
+    upload = await svc.store.save_upload(part, part.filename or "upload")
+    try:
+        info = await asyncio.to_thread(probe, upload.path)
+    except AudioInputError as exc:
+        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
+        raise HTTPProblem(415, str(exc)) from None
+    max_seconds = svc.settings.limits.max_upload_seconds
+    if info.duration > max_seconds:
+        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
+        raise BadAudio(
+            f"{upload.original_name} is {info.duration / 60:.1f} minutes long; the limit is "
+            f"{max_seconds / 60:g} minutes."
+        )
+    return ok(
+        {
+            "fileId": upload.file_id,
+            "name": upload.original_name,
+            "size": upload.size,
+            "duration": round(info.duration, 3),
+        },
+        status=201,
+    )
+
+
+async def _file_part(request: web.Request) -> BodyPartReader:
+    """The multipart part named "file"; a 400 for a body that isn't well-formed multipart."""
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+        while part is not None and not (isinstance(part, BodyPartReader) and part.name == "file"):
+            await part.release()
+            part = await reader.next()
+    except (ValueError, HttpProcessingError):
+        raise HTTPProblem(400, "The upload is not well-formed multipart/form-data.") from None
+    if not isinstance(part, BodyPartReader):
+        raise HTTPProblem(400, 'The upload needs a part named "file" with the audio in it.')
+    return part
+
+
+# --- chat and history --------------------------------------------------------------------
+
+
+@routes.post("/api/chat")
+async def chat(request: web.Request) -> web.Response:
+    """One message from the widget, answered by the same assistant as Discord and Slack.
+
+    Immediate replies come back here; progress and results follow on the WebSocket.
+    """
+    svc = _services(request)
+    user = user_of(request)
+    body = _validated(ChatRequest, await json_body(request))
+    attachments = []
+    for file_id in body.file_ids:
+        _upload_exists(svc, file_id, "fileIds")
+        attachments.append(Attachment(file_id, svc.store.upload(file_id).original_name))
+    message = Message(
+        text=body.text,
+        origin=_origin(request, user, body.thread, platform="web"),
+        attachments=tuple(attachments),
+        generation_id=body.generation_id,
+    )
+    replies = [reply_json(svc, r) async for r in request.app[ASSISTANT].handle(message)]
+    return ok({"replies": replies})
+
+
+def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
+    """A Reply as JSON for the widget: its kind, text, ids, files and buttons."""
+    kind = type(reply).__name__.removesuffix("Reply").lower()
+    data: dict[str, Any] = {"type": {"jobaccepted": "accepted"}.get(kind, kind)}
+    for name, key in (
+        ("text", "text"),
+        ("job_id", "jobId"),
+        ("generation_id", "generationId"),
+        ("percent", "percent"),
+        ("stage", "stage"),
+    ):
+        if hasattr(reply, name):
+            data[key] = getattr(reply, name)
+    if getattr(reply, "files", None):
+        data["files"] = [
+            {"title": f.title, "kind": f.kind, "url": f.url, "size": f.size} for f in reply.files
+        ]
+    if getattr(reply, "actions", None):
+        data["actions"] = [
+            {"label": a.label, "command": a.command, "generationId": a.generation_id}
+            for a in reply.actions
+        ]
+    return data
+
+
+@routes.get("/api/history")
+async def history(request: web.Request) -> web.Response:
+    svc = _services(request)
+    user = user_of(request)
+    try:
+        limit = int(request.query.get("limit", svc.settings.limits.history_size))
+    except ValueError:
+        raise HTTPProblem(400, "limit: use a whole number, e.g. ?limit=20.") from None
+    entries = await svc.history.list(user, max(0, limit))
+    return ok({"history": [_fresh_links(svc, entry) for entry in entries]})
+
+
+def _fresh_links(svc: Services, entry: dict[str, Any]) -> dict[str, Any]:
+    """History keeps links signed when the job finished; hand out fresh ones."""
+    summary = svc.store.read_summary(str(entry.get("generationId", "")))
+    if summary is None:
+        return {**entry, "audioUrl": None, "expired": True}
+    folder = svc.store.generation_dir(str(entry["generationId"]))
+    return {**entry, "audioUrl": svc.store.sign(svc.store.relative(folder / summary["main"]))}
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+@routes.get("/files/{path:.+}")
+async def download(request: web.Request) -> web.StreamResponse:
+    """A signed link to a clip or upload; Range requests work, so players can seek."""
+    svc = _services(request)
+    path = svc.store.verify(
+        request.match_info["path"], request.query.get("exp", ""), request.query.get("sig", "")
+    )
+    response = web.FileResponse(path, chunk_size=256 * 1024)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Disposition"] = f'inline; filename="{path.name}"'
+    return response
