@@ -81,6 +81,9 @@ class DiscordSettings(_Section):
     allowed_guilds: list[int]
     allowed_channels: list[int]
     edit_interval: float = Field(ge=0)
+    upload_limit_mb: float = Field(ge=0)
+    ready_timeout: float = Field(ge=0)
+    sync_commands: bool
 
 
 class SlackSettings(_Section):

@@ -75,3 +75,18 @@ def history_entries(prefix: str, user: str) -> str:
 def generation(prefix: str, generation_id: str) -> str:
     """String: JSON record of one generation."""
     return f"{prefix}:generation:{generation_id}"
+
+
+def chat_thread(platform: str, prefix: str, channel: str, thread: str) -> str:
+    """String: set while a chat thread is one BeatBot answers in (follow-ups need no @)."""
+    return f"{prefix}:{platform}:thread:{channel}:{thread}"
+
+
+def chat_status(platform: str, prefix: str, job_id: str) -> str:
+    """String: the first line of a job's status message, kept above its progress bar."""
+    return f"{prefix}:{platform}:status:{job_id}"
+
+
+def chat_prefs(platform: str, prefix: str, user: str) -> str:
+    """String (JSON): a chat user's own defaults (format, quality, duration)."""
+    return f"{prefix}:{platform}:prefs:{user}"

@@ -1,0 +1,52 @@
+"""Per-user defaults set with /settings (duration, quality, format), kept in Redis.
+
+They are applied the only way the assistant takes input: as words added to a beat request
+that doesn't already say them ("… for 20 seconds", "… for club").
+"""
+
+from __future__ import annotations
+
+from bot import keys
+from bot.intents import parse
+from bot.services import Services
+
+FIELDS = ("duration", "quality", "format")
+
+
+def _key(services: Services, user: str) -> str:
+    return keys.chat_prefs("discord", services.settings.queue.key_prefix, user)
+
+
+async def load(services: Services, user: str) -> dict[str, str]:
+    raw = await services.redis.hgetall(_key(services, user))
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+async def save(services: Services, user: str, values: dict[str, str]) -> dict[str, str]:
+    values = {k: v for k, v in values.items() if k in FIELDS and v}
+    if values:
+        await services.redis.hset(_key(services, user), mapping=values)
+    return await load(services, user)
+
+
+async def apply(services: Services, user: str, text: str) -> str:
+    """The request with the user's defaults added where it doesn't state its own."""
+    intent = parse(text)
+    if intent.kind != "generate":
+        return text
+    saved = await load(services, user)
+    if "duration" in saved and "duration" not in intent.params:
+        text += f" for {saved['duration']} seconds"
+    if "quality" in saved and "quality" not in intent.params:
+        text += f" for {saved['quality']}"
+    return text
+
+
+def describe(values: dict[str, str]) -> str:
+    if not values:
+        return "You have no defaults yet; BeatBot uses its own."
+    return "Your defaults: " + ", ".join(f"{k} {values[k]}" for k in FIELDS if k in values) + "."
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,124 @@
+"""Replies as Discord messages: content, embed, attachments within the upload limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+from adapters.chat_common import neutralise_mentions, progress_line
+from bot.messages import OutputFile, ResultReply
+
+# Discord's own limit when a channel's guild is unknown (no boost: 10 MiB).
+DEFAULT_UPLOAD_LIMIT = 10 * 2**20
+MAX_CONTENT = 2000
+MAX_FILES = 10
+THREAD_NAME_MAX = 90
+# What a finished beat carries as files; stems and MIDI come from the buttons.
+BEAT_KINDS = ("audio", "image")
+OTHER_KINDS = ("audio", "stem", "midi", "image")
+
+
+def safe(text: str, limit: int = MAX_CONTENT) -> str:
+    """Echo-safe text that fits one Discord message."""
+    text = neutralise_mentions(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chunks(text: str, size: int = 1900) -> Iterator[str]:
+    """Long help texts split on line ends into messages Discord accepts."""
+    block = ""
+    for line in neutralise_mentions(text).splitlines(keepends=True):
+        if len(block) + len(line) > size and block:
+            yield block
+            block = ""
+        block += line[:size]
+    if block.strip():
+        yield block
+
+
+def thread_name(prompt: str) -> str:
+    """A thread title from the request: "dark trap beat at 140" (mentions removed)."""
+    words = neutralise_mentions(" ".join(w for w in prompt.split() if not w.startswith("<")))
+    name = words or "BeatBot"
+    return name if len(name) <= THREAD_NAME_MAX else name[: THREAD_NAME_MAX - 1] + "…"
+
+
+def status_text(header: str | None, percent: int, stage: str) -> str:
+    line = progress_line(percent, stage)
+    return safe(f"{header}\n{line}" if header else line)
+
+
+@dataclass
+class ResultMessage:
+    content: str
+    embed: discord.Embed | None
+    files: list[OutputFile] = field(default_factory=list)
+
+    def discord_files(self) -> list[discord.File]:
+        return [discord.File(f.path, filename=f.path.name) for f in self.files]
+
+
+def result_message(reply: ResultReply, upload_limit: int) -> ResultMessage:
+    """The finished clip: summary, details embed, files that fit, signed links for the rest."""
+    kinds = BEAT_KINDS if reply.actions else OTHER_KINDS
+    wanted = [f for f in reply.files if f.kind in kinds]
+    attached = _fitting(wanted, upload_limit)
+    linked = [f for f in wanted if f not in attached and f.kind != "image"]
+    lines = [reply.text] + [f"{f.title}: {f.url}" for f in linked]
+    embed = details_embed(reply.details)
+    image = next((f for f in attached if f.kind == "image"), None)
+    if embed is not None and image is not None:
+        embed.set_image(url=f"attachment://{image.path.name}")
+    return ResultMessage(safe("\n".join(lines)), embed, attached)
+
+
+def _fitting(files: list[OutputFile], limit: int) -> list[OutputFile]:
+    """Smallest first so the waveform always fits; the total stays within one upload."""
+    chosen: list[OutputFile] = []
+    total = 0
+    for file in sorted(files, key=lambda f: f.size):
+        if len(chosen) < MAX_FILES and total + file.size <= limit and file.path.exists():
+            chosen.append(file)
+            total += file.size
+    return [f for f in files if f in chosen]  # keep the reply's own order
+
+
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("genre", "Genre", "{}"),
+    ("bpm", "BPM", "{:g}"),
+    ("key", "Key", "{}"),
+    ("mood", "Mood", "{}"),
+    ("seed", "Seed", "{}"),
+    ("lufs", "Loudness", "{:.1f} LUFS"),
+    ("duration", "Duration", "{:.1f} s"),
+)
+
+
+def details_embed(details: dict[str, Any]) -> discord.Embed | None:
+    fields = [(label, _format(fmt, details[key])) for key, label, fmt in _FIELDS if key in details]
+    fields = [(label, value) for label, value in fields if value]
+    if not fields:
+        return None
+    embed = discord.Embed(title=_title(details), colour=discord.Colour.purple())
+    for label, value in fields:
+        embed.add_field(name=label, value=safe(value, 1024), inline=True)
+    return embed
+
+
+def _title(details: dict[str, Any]) -> str:
+    kind = str(details.get("kind") or "beat")
+    return {"beat": "Your beat", "master": "Mastered", "mix": "Mixdown", "stems": "Stems"}.get(
+        kind, "Done"
+    )
+
+
+def _format(fmt: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):
+        return str(value)
