@@ -261,7 +261,7 @@ PROGRESSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # Dark but still major: minor iv and vi darken it, borrowed bVI/bIII would read as minor.
     ("major", "dark"): ("I vi iv V", "I iv I V", "I vi ii V", "I IV iv I"),
     ("major", "sad"): ("I vi IV V", "I iii IV iv", "I V vi IV", "I iv I V"),
-    ("major", "bright"): ("I V vi IV", "I IV vi V", "I vi IV V", "I IV I V", "I V IV V"),
+    ("major", "bright"): ("I V vi IV", "I IV vi V", "I vi IV V", "I IV I V", "I IV V I"),
     ("major", "epic"): ("I V vi IV", "I bVII IV I", "I IV vi V"),
     ("major", "smooth"): ("I vi ii V", "I IV iii vi", "I iii IV V", "I IV ii V"),
     ("major", "hypnotic"): ("I I IV I", "I I bVII I", "I IV I V"),

@@ -286,3 +286,23 @@ def test_beatbot_make_bad_requests_exit_2_with_one_line(
     assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
     assert word.lower() in lines[0].lower()
     assert "Traceback" not in run.stderr and not (tmp_path / "x.wav").exists()
+
+
+_PITCHES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@pytest.mark.parametrize("index", range(len(GENRE_NAMES)), ids=list(GENRE_NAMES))
+def test_any_key_asked_is_the_key_measured(index: int, tmp_path: Path) -> None:
+    """Not only the defaults: each genre in another tonic and the other mode (30 s, the
+    default length) still reads as the key that was asked."""
+    genre = GENRE_NAMES[index]
+    home = parse_key(get_genre(genre).default_key)
+    tonic = (home.tonic + 5 * (index + 1)) % 12
+    key = _PITCHES[tonic] + ("" if home.is_minor else "m")
+    result = make_beat(spec_for(genre, 30.0, key=key), 1, out_path=tmp_path / "beat.wav")
+    audio, sr = sf.read(result.path, dtype="float32")
+    found_tonic, mode, score = estimate_key(audio, sr)
+    found = f"{PITCH_NAMES[found_tonic]} {mode} (r={score:.2f})"
+    assert found_tonic == tonic, f"{genre}: asked {key}, measured {found}"
+    if genre != "rock":
+        assert mode == parse_key(key).mode, f"{genre}: asked {key}, measured {found}"
