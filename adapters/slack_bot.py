@@ -217,6 +217,11 @@ class SlackAdapter:
         app.router.add_post(EVENTS_PATH, self._http)
 
     async def _http(self, request: web.Request) -> web.Response:
+        # bolt parses the timestamp with int() and trips over garbage: refuse it here, as
+        # Slack itself never sends anything but a small whole number.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return web.Response(status=401, text="invalid request")
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

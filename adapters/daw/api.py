@@ -31,7 +31,7 @@ from bot.requests import (
     friendly_validation_error,
 )
 from bot.services import Services
-from engine.audio_io import probe
+from engine.audio_io import MIN_SECONDS, probe
 from engine.errors import AudioInputError
 from engine.genres import GENRES
 
@@ -238,6 +238,13 @@ async def upload_file(request: web.Request) -> web.Response:
     except AudioInputError as exc:
         await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
         raise HTTPProblem(415, str(exc)) from None
+    if info.duration < MIN_SECONDS:  # a header with (almost) no audio after it
+        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
+        raise HTTPProblem(
+            415,
+            f"{upload.original_name} has almost no audio in it ({info.duration:.2f} s); it may "
+            "be truncated or corrupt. Export it again and send the whole file.",
+        )
     max_seconds = svc.settings.limits.max_upload_seconds
     if info.duration > max_seconds:
         await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)

@@ -101,7 +101,10 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     expected = request.app[API_TOKEN]
     given = _token_of(request)
-    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+    # surrogatepass: header bytes that aren't UTF-8 arrive as surrogates; they just don't match.
+    if given is None or not hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    ):
         return error(
             401,
             "This needs BeatBot's API token: send `Authorization: Bearer <token>` "
@@ -134,12 +137,26 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise HTTPProblem(400, "The request body is empty; send a JSON object.")
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise HTTPProblem(400, "The request body is nested too deeply to read.") from None
+    except ValueError as exc:  # also UnicodeDecodeError, and numbers with 5000 digits
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         raise HTTPProblem(400, f"The request body is not valid JSON{where}.") from None
     if not isinstance(body, dict):
         raise HTTPProblem(400, 'The request body must be a JSON object, like {"genre": "trap"}.')
+    if b"\\u" in raw and _has_lone_surrogate(body):
+        # JSON may escape half a UTF-16 pair ("\ud800"); it is no text, and Redis, files and
+        # chat platforms can't store it.
+        raise HTTPProblem(400, "The request body has a broken \\u escape (half of a pair).")
     return body
+
+
+def _has_lone_surrogate(body: dict[str, Any]) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def cors_middleware(origins: list[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
