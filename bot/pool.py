@@ -11,7 +11,11 @@ import asyncio
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.managers
+import os
 import queue
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,8 +31,24 @@ OnProgress = Callable[[str, float], Awaitable[None]]
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
+def _exit_with_parent() -> None:
+    """End this child when the worker that started it dies. A worker killed with SIGKILL
+    (OOM killer, `kill -9`) runs no clean-up, and spawn children never notice on their own:
+    they'd stay behind for good, holding memory and a half-finished render."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _warm_up(modules: tuple[str, ...]) -> None:
     """Import the engine once per child so the first job doesn't pay for it."""
+    _exit_with_parent()
     for name in modules:
         importlib.import_module(name)
 
@@ -55,7 +75,9 @@ class RenderPool:
                 self.workers, mp_context=_CONTEXT, initializer=_warm_up, initargs=(self.warm_up,)
             )
         if self._manager is None:
-            self._manager = _CONTEXT.Manager()
+            manager = multiprocessing.managers.SyncManager(ctx=_CONTEXT)
+            manager.start(initializer=_exit_with_parent)
+            self._manager = manager
 
     async def run(
         self, fn: Callable[..., T], *args: Any, on_progress: OnProgress | None = None

@@ -165,10 +165,10 @@ class ClipStore:
         folder.mkdir(parents=True)
         try:
             yield folder
+            await self.commit(generation_id, folder)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, folder, True)
             raise
-        await self.commit(generation_id, folder)
 
     async def commit(self, generation_id: str, tmp_dir: Path | str) -> Path:
         """Move a finished folder into place by rename; an older copy is replaced whole."""

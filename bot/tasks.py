@@ -10,8 +10,15 @@ backoff, and after the last try the person gets a friendly failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import errno
 import logging
-from collections.abc import Callable
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from arq import Retry
@@ -23,6 +30,50 @@ from bot.services import Services
 from engine.errors import EngineInputError
 
 log = logging.getLogger(__name__)
+
+# The job a log line belongs to. arq runs each job in its own asyncio task, so a context
+# variable set in `run_job` tags every line logged while that job runs (pool, store, ...).
+JOB_LOG_FIELDS = ("job_id", "generation_id", "job_type", "job_try")
+_job_context: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "beatbot_job", default=None
+)
+
+
+class JobLogFilter(logging.Filter):
+    """Add `job_id`, `generation_id`, `job_type` and `job_try` to every record logged while a
+    job runs (None outside a job), so a formatter can print them and grep finds a job."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _job_context.get() or {}
+        for name in JOB_LOG_FIELDS:
+            if not hasattr(record, name):
+                setattr(record, name, fields.get(name))
+        return True
+
+
+class _JobLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """`extra=` with the job's ids on each line, for handlers without `JobLogFilter`
+    (pytest's caplog, a library's own handler)."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
+# errno values that mean "the disk can't take this file", not a bug in the job.
+_STORAGE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTDIR,
+}
+STORAGE_FAILURE = (
+    "I couldn't save the audio: the server's storage is full or not writable ({detail}). "
+    "Nothing was kept; please try again once the admin has freed space or fixed the data dir."
+)
 
 WORK: dict[JobType, Callable[..., dict[str, Any]]] = {
     JobType.BEAT: work.render_beat,
@@ -72,6 +123,16 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> dict[str, Any] | None:
         return record.result
     tries = int(ctx.get("job_try", 1))
     max_tries = services.settings.queue.max_tries
+    fields = {
+        "job_id": job_id,
+        "generation_id": record.generation_id,
+        "job_type": record.type.value,
+        "job_try": tries,
+    }
+    _job_context.set(fields)  # this task's context only: arq runs each job in its own task
+    jlog = _JobLog(log, fields)
+    started = time.monotonic()
+    jlog.info("job %s (%s) started, try %d of %d", job_id, record.type.value, tries, max_tries)
     await services.jobs.mark_active(job_id, tries)
     await services.events.publish(
         "generation:started",
@@ -79,34 +140,66 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> dict[str, Any] | None:
         dedupe_key=f"{record.generation_id}:started",
     )
     try:
-        result = await _produce(services, record)
+        result = await _produce_in_time(services, record)
+    except _OutOfTime:
+        limit = services.settings.queue.job_timeout
+        message = (
+            f"This took longer than my {limit} s limit per job, so I stopped it. "
+            "Try a shorter clip, or ask again when I'm less busy."
+        )
+        jlog.warning("job %s timed out after %.1f s", job_id, time.monotonic() - started)
+        await _fail(services, record, message)
+        return None
     except asyncio.CancelledError:
         current = await services.jobs.get(job_id)
         if current is not None and current.cancel_requested:
             await services.queue.finish_cancelled(current)
         else:  # the worker is shutting down: arq puts the job back for another worker
             await services.jobs.update(job_id, state=JobState.WAITING, stage="Re-queued")
+        jlog.warning("job %s stopped (cancelled or worker shutting down)", job_id)
         raise
     except (UserError, EngineInputError) as exc:
-        await _fail(services, record, user_message(exc))
+        message = user_message(exc)
+        jlog.info("job %s failed at once (bad input): %s", job_id, message)
+        await _fail(services, record, message)
         return None
     except Exception as exc:
-        log.exception("job %s (%s) failed on try %d/%d", job_id, record.type, tries, max_tries)
+        jlog.exception("job %s (%s) failed on try %d/%d", job_id, record.type, tries, max_tries)
         if tries < max_tries:
             delay = services.settings.queue.retry_backoff * 2 ** (tries - 1)
             await services.jobs.update(
                 job_id, state=JobState.WAITING, stage=f"Retrying (try {tries + 1} of {max_tries})"
             )
+            jlog.info("job %s will retry in %.1f s", job_id, delay)
             raise Retry(defer=delay) from exc
-        await _fail(
-            services,
-            record,
-            f"I couldn't finish this after {max_tries} tries ({type(exc).__name__}). "
-            "Please try again in a few minutes.",
+        message = _storage_problem(services.store, exc) or (
+            f"I couldn't finish this after {max_tries} tries; something went wrong on my side. "
+            "Please try again in a few minutes."
         )
+        jlog.error("job %s gave up after %d tries: %s", job_id, max_tries, message)
+        await _fail(services, record, message)
         return None
     await _complete(services, record, result)
+    jlog.info("job %s completed in %.2f s", job_id, time.monotonic() - started)
     return result
+
+
+class _OutOfTime(Exception):
+    """The job used up its time budget (not a TimeoutError raised by the work itself)."""
+
+
+async def _produce_in_time(services: Services, record: JobRecord) -> dict[str, Any]:
+    """`_produce`, stopped a little before arq's job_timeout. arq cancels a job at its timeout
+    and never retries it, which would leave the record "active" and the person waiting
+    forever; stopping first lets the job fail with a sentence instead."""
+    budget = asyncio.timeout(_time_budget(services))
+    try:
+        async with budget:
+            return await _produce(services, record)
+    except TimeoutError:
+        if budget.expired():
+            raise _OutOfTime from None
+        raise
 
 
 async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
@@ -115,6 +208,8 @@ async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
     summary = store.read_summary(record.generation_id)
     if summary is None:
         inputs = work.resolve_inputs(record.type, record.data, store)
+        # An MP3 whose header understates its length must not decode into hours of audio.
+        inputs["max_seconds"] = services.settings.limits.max_upload_seconds
 
         async def on_progress(stage: str, fraction: float) -> None:
             percent = max(1, min(99, round(fraction * 100)))
@@ -129,11 +224,27 @@ async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
                     },
                 )
 
-        async with store.staging(record.generation_id) as folder:
-            summary = await services.pool.run(
-                WORK[record.type], record.data, inputs, str(folder), on_progress=on_progress
-            )
-            store.write_summary(folder, summary)
+        folder: Path | None = None
+        try:
+            async with store.staging(record.generation_id) as folder:
+                try:
+                    summary = await services.pool.run(
+                        WORK[record.type], record.data, inputs, str(folder), on_progress=on_progress
+                    )
+                except EngineInputError as exc:
+                    # "The folder ... does not exist" is bad input from a terminal, but here the
+                    # folder is ours: the disk failed under the job. Retry it as a fault, and
+                    # never show the person a server path.
+                    if not folder.is_dir():
+                        raise OSError(errno.ENOENT, "the job's folder vanished") from exc
+                    raise
+                store.write_summary(folder, summary)
+        except BaseException:
+            # `staging()` deletes its folder when the work fails, but not when the commit
+            # itself fails (clips/ unwritable, disk full): don't leave a whole render behind.
+            if folder is not None and folder.exists():
+                await asyncio.to_thread(shutil.rmtree, folder, True)
+            raise
     return work.result_record(record, summary, store)
 
 
@@ -187,6 +298,41 @@ async def _fail(services: Services, record: JobRecord, message: str) -> None:
         },
         dedupe_key=f"{record.generation_id}:finished",
     )
+
+
+def _time_budget(services: Services) -> float:
+    """Seconds a job's work may take: arq's job_timeout less time to record the outcome."""
+    limit = float(services.settings.queue.job_timeout)
+    return max(1.0, limit - min(5.0, limit * 0.2))
+
+
+def _storage_problem(store: Any, exc: BaseException) -> str | None:
+    """A sentence when the last try failed because the data dir can't take files.
+
+    The error itself may come from a child process, soundfile or PIL with its errno lost, so
+    besides its chain we check the disk directly: write a small probe where jobs write.
+    """
+    detail: str | None = None
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _STORAGE_ERRNOS:
+            detail = seen.strerror or type(seen).__name__
+            break
+        seen = seen.__cause__ or seen.__context__
+    for folder in (store.staging_root, store.clips):
+        if detail is not None:
+            break
+        probe = Path(folder) / f".probe-{uuid.uuid4().hex[:8]}"
+        try:
+            probe.write_bytes(b"\0" * 65536)
+        except OSError as error:
+            detail = error.strerror or type(error).__name__
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink(missing_ok=True)
+    if detail is None:
+        return None
+    return STORAGE_FAILURE.format(detail=detail.lower())
 
 
 def _ids(record: JobRecord) -> dict[str, str]:

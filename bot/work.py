@@ -53,6 +53,10 @@ def render_beat(
 
     out = Path(folder)
     fmt = data.get("format") or "mp3"
+    if fmt == "mp3":
+        from engine.ffmpeg import require_ffmpeg
+
+        require_ffmpeg()  # say how to install ffmpeg now, not after a whole render
     spec = BeatSpec(
         genre=data["genre"],
         bpm=float(data["bpm"]),
@@ -100,7 +104,7 @@ def split_stems(
 
     out = Path(folder)
     progress("Decoding", 0.05)
-    audio = decode(Path(inputs["path"]), sr=44100)
+    audio = decode(Path(inputs["path"]), sr=44100, max_seconds=inputs.get("max_seconds"))
     progress("Separating", 0.2)
     separation = separate(audio, 44100, list(data["stem_types"]))
     progress("Encoding", 0.8)
@@ -134,7 +138,7 @@ def mix_tracks(
     paths = list(inputs["paths"])
     for index, path in enumerate(paths):
         progress(f"Decoding track {index + 1}", 0.05 + 0.3 * index / len(paths))
-        tracks.append(decode(Path(path), sr=44100))
+        tracks.append(decode(Path(path), sr=44100, max_seconds=inputs.get("max_seconds")))
     progress("Mixing", 0.4)
     mixed = auto_mix(tracks, 44100, data.get("mix_profile") or "balanced")
     progress("Encoding", 0.85)
@@ -161,12 +165,12 @@ def master_track(
 
     out = Path(folder)
     progress("Decoding", 0.05)
-    audio = decode(Path(inputs["path"]), sr=44100)
+    audio = decode(Path(inputs["path"]), sr=44100, max_seconds=inputs.get("max_seconds"))
     progress("Mastering", 0.3)
     mastered = master_to(audio, 44100, float(data["target_lufs"]), ceiling=-1.0)
     progress("Encoding", 0.8)
     write_audio(out / "master.wav", mastered.audio, 44100, bit_depth=24)
-    write_audio(out / PREVIEW, mastered.audio, 44100, ceiling=-1.0)
+    _mp3_preview_audio(mastered.audio, out / PREVIEW)
     return {
         "kind": "master",
         "main": "master.wav",
@@ -191,13 +195,21 @@ def _loudness(value: Any) -> dict[str, float]:
 
 def _mp3_preview(source: Path, target: Path, ceiling: float) -> None:
     from engine.audio_io import decode
+    from engine.ffmpeg import find_ffmpeg
 
+    if find_ffmpeg() is None:
+        return
     _mp3_preview_audio(decode(source, sr=44100), target, ceiling)
 
 
 def _mp3_preview_audio(audio: Any, target: Path, ceiling: float = -1.0) -> None:
+    """The small MP3 chats and the DAW stream. Optional: without ffmpeg, WAV/FLAC jobs still
+    finish and the main file doubles as the preview (`result_record` falls back to it)."""
     from engine.audio_io import write_audio
+    from engine.ffmpeg import find_ffmpeg
 
+    if find_ffmpeg() is None:
+        return
     write_audio(target, audio, 44100, ceiling=ceiling)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from functools import lru_cache
@@ -25,9 +26,12 @@ def find_ffmpeg() -> str | None:
     except ImportError:
         return None
     try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
     except RuntimeError:  # the wheel exists but ships no binary for this platform
         return None
+    # IMAGEIO_FFMPEG_EXE is returned unchecked; a stale one must read as "not installed",
+    # not as a FileNotFoundError deep inside an encode.
+    return exe if exe and os.path.isfile(exe) and os.access(exe, os.X_OK) else None
 
 
 def require_ffmpeg() -> str:

@@ -150,6 +150,10 @@ def _stem_board(role_name: str, profile_name: str, sr: int, bpm: float | None) -
 
 def _process(audio: np.ndarray, board: Pedalboard, sr: int) -> np.ndarray:
     board.reset()  # a cached board must not carry a previous stem's reverb tail
+    if np.array_equal(audio[:, 0], audio[:, 1]):
+        # A centred stem (kick, bass, snare) is mono in stereo clothes: process it once.
+        mono = board(np.ascontiguousarray(audio[:, 0], dtype=np.float32), sr, reset=True)
+        return np.repeat(np.asarray(mono, dtype=np.float32).reshape(-1, 1), 2, axis=1)
     frames = np.ascontiguousarray(audio.T, dtype=np.float32)
     return np.ascontiguousarray(board(frames, sr, reset=True).T, dtype=np.float32)
 

@@ -6,7 +6,6 @@ request is validated (genre defaults fill the gaps) and rendered synchronously.
 
 from __future__ import annotations
 
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,6 +107,7 @@ def make(
     # Imported here so `beatbot --help` doesn't pay for numpy/scipy.
     from bot.intents import parse
     from bot.requests import beat_request
+    from engine.ffmpeg import require_ffmpeg
     from engine.pipeline import make_beat
 
     fmt = output.suffix.lower().lstrip(".")
@@ -115,6 +115,8 @@ def make(
         raise InvalidRequest(
             f"I can write .wav, .flac or .mp3, not {output.name!r}; change the -o file name."
         )
+    if fmt == "mp3":
+        require_ffmpeg()  # say so now, not after rendering the whole beat
     if not 1 <= takes <= 20:
         raise InvalidRequest("--takes must be between 1 and 20.")
     if loop_bars is not None and loop_bars < 1:
@@ -143,8 +145,6 @@ def make(
     params["format"] = fmt
     request = beat_request(params, settings)
     first_seed = seed if seed is not None else request.seed
-    if first_seed is None:
-        first_seed = random.SystemRandom().randrange(1, 1_000_000)
     spec = request.to_spec()
 
     console = Console(stderr=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
+import sys
+import time
+from typing import IO, Any
 
 import click
 from aiohttp import web
@@ -14,25 +18,90 @@ from adapters.cli.common import ensure_data_dir, with_settings
 from bot.config import Secrets, Settings
 from bot.connections import connect
 from bot.services import Services
+from bot.tasks import JOB_LOG_FIELDS, JobLogFilter
 from bot.worker import build_worker
 
 log = logging.getLogger(__name__)
 
+LOG_FORMATS = ("text", "json")
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Short names in text lines so `grep job=3f9a2c1b` finds every line of one job.
+_TEXT_TAGS = {"job_id": "job", "generation_id": "gen", "job_type": "type", "job_try": "try"}
 
-def _configure_logging(verbose: bool) -> None:
+
+class TextFormatter(logging.Formatter):
+    """The classic line, plus `[job=… gen=… type=… try=…]` when logged while a job runs."""
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        tags = [
+            f"{_TEXT_TAGS[name]}={getattr(record, name)}"
+            for name in JOB_LOG_FIELDS
+            if getattr(record, name, None) is not None
+        ]
+        if not tags:
+            return line
+        first, newline, rest = line.partition("\n")  # keep tracebacks below the tagged line
+        return f"{first} [{' '.join(tags)}]{newline}{rest}"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers: time, level, logger, message, the job's
+    ids when logged inside a job, and the traceback as one string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in JOB_LOG_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def log_handler(log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
+    """A handler that tags lines with the running job's ids, as text or JSON lines."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(JobLogFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    return handler
+
+
+def _configure_logging(verbose: bool, log_format: str = "text") -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[log_handler(log_format)],
+        force=True,
     )
+
+
+_log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="text lines, or one JSON object per line (job lines carry job_id, generation_id).",
+)
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@_log_format_option
 @with_settings
-def worker(burst: bool, verbose: bool, settings: Settings) -> None:
+def worker(burst: bool, verbose: bool, log_format: str, settings: Settings) -> None:
     """Run an arq worker on REDIS_URL (or the data dir's embedded Redis). Start more to scale."""
-    _configure_logging(verbose)
+    _configure_logging(verbose, log_format)
     ensure_data_dir(settings)
     secrets = Secrets.from_env(os.environ)
     handle = connect(secrets.redis_url, settings.data_dir)
@@ -46,13 +115,19 @@ def worker(burst: bool, verbose: bool, settings: Settings) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="[default: 8765]")
 @click.option("--no-worker", is_flag=True, help="Only the adapters; workers run elsewhere.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@_log_format_option
 @with_settings
 def serve(
-    host: str | None, port: int | None, no_worker: bool, verbose: bool, settings: Settings
+    host: str | None,
+    port: int | None,
+    no_worker: bool,
+    verbose: bool,
+    log_format: str,
+    settings: Settings,
 ) -> None:
     """Run BeatBot: the DAW API, WebSocket and widget, a worker, and Discord/Slack when their
     tokens are set. Redis is embedded unless REDIS_URL is set."""
-    _configure_logging(verbose)
+    _configure_logging(verbose, log_format)
     ensure_data_dir(settings)
     host = host or settings.daw.host
     port = settings.daw.port if port is None else port
