@@ -1,35 +1,27 @@
-"""Mastering speed: master_to per preset on 30 s and 3 min stereo 44.1 kHz, on one core,
-plus the meters on their own and the reference/MP3 paths.
+"""Mastering and stem separation speed on a 3-minute stereo 44.1 kHz track, on one core.
 
-    python3 -m benchmarks master
+    python3 -m benchmarks.bench_master [--quick]
 
-Material is the tests' synthesized band (tests/audio_fixtures.py), best of three runs after
-a warm-up. "x realtime" = audio seconds / seconds spent.
+Material is the tests' synthesized band (tests/audio_fixtures.py). Each step gets a warm-up
+run, then the best timed run counts. "x realtime" = audio seconds / seconds spent.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-import time
-from collections.abc import Callable
-from pathlib import Path
+from benchmarks.common import Measure, peak_rss_mib, pin_to_one_core, section_main, single_threaded
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+single_threaded()
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.audio_io import write_audio  # noqa: E402
-from engine.loudness import measure, true_peak_envelope  # noqa: E402
-from engine.master import PRESETS, master_to, master_to_reference  # noqa: E402
-from tests.audio_fixtures import dense_mix, test_mix  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 SR = 44100
+SECONDS = 180.0
 
 
-def _best(func: Callable[[], object], runs: int = 3) -> float:
+def _best(func: Callable[[], object], runs: int) -> float:
     func()
     best = float("inf")
     for _ in range(runs):
@@ -39,32 +31,38 @@ def _best(func: Callable[[], object], runs: int = 3) -> float:
     return best
 
 
-def run() -> list[dict]:
-    rows = []
-    for seconds in (30.0, 180.0):
-        audio = dense_mix(seconds, seed=1) * 0.5
-        reference = test_mix(seconds, seed=2, lufs=-10.0)
+def measure(quick: bool) -> list[Measure]:
+    pinned = pin_to_one_core()
+    from engine.audio_io import write_audio
+    from engine.loudness import measure as loudness
+    from engine.master import PRESETS, master_to
+    from engine.separate import STEM_TYPES, separate
+    from tests.audio_fixtures import dense_mix
 
-        def row(what: str, spent: float, seconds: float = seconds) -> dict:
-            return {"audio s": seconds, "step": what, "ms": spent * 1000,
-                    "x realtime": seconds / spent}  # fmt: skip
+    runs = 1 if quick else 2
+    audio = dense_mix(SECONDS, seed=1) * 0.5
+    rows: list[Measure] = []
 
-        rows.append(row("measure (LUFS+LRA+TP)", _best(lambda a=audio: measure(a, SR))))
-        rows.append(row("true-peak envelope", _best(lambda a=audio: true_peak_envelope(a))))
-        for quality, lufs in PRESETS.items():
-            spent = _best(lambda a=audio, t=lufs: master_to(a, SR, t))
-            rows.append(row(f"master_to {quality}", spent))
-        spent = _best(lambda a=audio, r=reference: master_to_reference(a, SR, r), runs=1)
-        rows.append(row("master_to_reference", spent))
-        if seconds == 30.0:
-            mastered = master_to(audio, SR, -8.0).audio
-            with tempfile.TemporaryDirectory() as tmp:
-                out = Path(tmp) / "m.mp3"
-                spent = _best(lambda m=mastered, o=out: write_audio(o, m, SR), runs=1)
-            rows.append(row("write mp3 (encode+verify)", spent))
+    def row(metric: str, spent: float, note: str = "") -> Measure:
+        return Measure("master/separate", metric, SECONDS / spent, "x realtime",
+                       note=f"{spent:.2f} s; {note}".rstrip("; "))  # fmt: skip
+
+    spent = _best(lambda: master_to(audio, SR, PRESETS["streaming"]), runs)
+    rows.append(row("master_to streaming (-14 LUFS), 3 min", spent, pinned))
+    spent = _best(lambda: master_to(audio, SR, PRESETS["club"]), runs)
+    rows.append(row("master_to club (-8 LUFS), 3 min", spent))
+    spent = _best(lambda: loudness(audio, SR), runs)
+    rows.append(row("loudness meter alone (LUFS, LRA, true peak), 3 min", spent))
+    spent = _best(lambda: separate(audio, SR, STEM_TYPES), runs)
+    rows.append(row("separate into drums, bass, melody, vocals, 3 min", spent, "DSP (HPSS)"))
+    mastered = master_to(audio, SR, PRESETS["streaming"]).audio
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "master.mp3"
+        spent = _best(lambda: write_audio(out, mastered, SR), 1)
+    rows.append(row("write MP3 320k (encode + verify), 3 min", spent, "ffmpeg"))
+    rows.append(Measure("memory", "peak RSS, master/separate process", peak_rss_mib(), "MiB"))
     return rows
 
 
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    section_main(measure, "master and separate x realtime (3-minute track, one core)")

@@ -1,14 +1,33 @@
-"""`beatbot --version`, `genres` and `doctor`, run as a person would: real subprocesses."""
+"""`beatbot --version`, `genres` and `doctor`, run as a person would: real subprocesses.
+
+The doctor's live checks run against the tests' real Redis with this test's key prefix, and
+one of them against a real `beatbot worker` process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
 
 from bot import __version__
+from bot.config import Settings
+from bot.connections import RedisHandle
+from bot.jobs import JobType
+from bot.requests import beat_request
+from bot.services import Services
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def beatbot(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
@@ -62,6 +81,10 @@ def test_doctor_all_good_with_embedded_redis(tmp_path: Path) -> None:
     assert checks["data dir"]["status"] == "ok"
     assert checks["ffmpeg"]["status"] == "ok", "install ffmpeg: apt-get install ffmpeg"
     assert checks["discord"]["status"] == "off"
+    # Nothing runs on a fresh data dir: no worker is fine while nothing waits for one.
+    assert checks["workers"]["status"] == "off", checks["workers"]
+    assert "beatbot worker" in checks["workers"]["fix"]
+    assert checks["queue"]["status"] == "ok" and "0 waiting" in checks["queue"]["detail"]
     assert out.returncode == 0 and report["ok"] is True
 
 
@@ -74,6 +97,7 @@ def test_doctor_explains_unreachable_redis_and_bad_slack_config(tmp_path: Path) 
     )
     assert out.returncode == 1
     assert "✗ redis" in out.stdout and "REDIS_URL" in out.stdout
+    assert "✗ workers" in out.stdout and "Redis is not reachable" in out.stdout
     assert "✗ slack" in out.stdout and "SLACK_SIGNING_SECRET" in out.stdout
     assert "xoxb-not-shown" not in out.stdout + out.stderr
 
@@ -92,3 +116,134 @@ def test_bad_config_value_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert out.stderr.strip().count("\n") == 0
     assert "queue.max_jobs" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# --- the live system ---------------------------------------------------------------------
+
+
+def live_env(redis_handle: RedisHandle, key_prefix: str, **extra: str) -> dict[str, str]:
+    """The environment of a BeatBot process on this test's Redis and queue, no chat tokens."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    }
+    return {
+        **env,
+        "REDIS_URL": redis_handle.url,
+        "BEATBOT_QUEUE__KEY_PREFIX": key_prefix,
+        "BEATBOT_QUEUE__HEALTH_CHECK_INTERVAL": "1",
+        **extra,
+    }
+
+
+def doctor_json(data_dir: Path, env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "doctor", "--json", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+    report = json.loads(out.stdout)
+    return out.returncode, {c["name"]: c for c in report["checks"]}
+
+
+@pytest.fixture
+def worker(
+    redis_handle: RedisHandle, key_prefix: str, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `beatbot worker` on this test's queue, reporting health every second."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "worker", "--data-dir", str(tmp_path / "w")],
+        env=live_env(redis_handle, key_prefix),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def wait_for_health(redis_handle: RedisHandle, key_prefix: str, present: bool) -> None:
+    client = redis_handle.sync_client()
+    try:
+        deadline = time.monotonic() + 30
+        while bool(client.exists(f"{key_prefix}:queue:health-check")) != present:
+            assert time.monotonic() < deadline, f"health-check key never {present=}"
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
+def test_doctor_sees_a_live_worker_and_notices_it_stop(
+    redis_handle: RedisHandle,
+    key_prefix: str,
+    redis_client: redis.asyncio.Redis,
+    worker: subprocess.Popen[bytes],
+    tmp_path: Path,
+) -> None:
+    wait_for_health(redis_handle, key_prefix, present=True)
+    env = live_env(redis_handle, key_prefix)
+    code, checks = doctor_json(tmp_path, env)
+    assert code == 0, checks
+    assert checks["workers"]["status"] == "ok", checks["workers"]
+    assert checks["workers"]["detail"].startswith("alive: reported")
+    assert "j_complete=0" in checks["workers"]["detail"]
+    assert checks["queue"]["detail"].startswith(f"{key_prefix}:queue: 0 waiting")
+
+    worker.send_signal(signal.SIGTERM)  # arq removes its health record on a clean stop
+    worker.wait(30)
+    wait_for_health(redis_handle, key_prefix, present=False)
+    code, checks = doctor_json(tmp_path, env)
+    assert checks["workers"]["status"] == "off", checks["workers"]
+    assert code == 0
+
+
+async def test_doctor_fails_when_jobs_wait_and_no_worker_runs(
+    services: Services, settings: Settings, redis_handle: RedisHandle, tmp_path: Path
+) -> None:
+    request = beat_request({"genre": "trap", "duration": 2}, settings)
+    await services.queue.enqueue(JobType.BEAT, request.model_dump(mode="json"))
+    env = live_env(redis_handle, settings.queue.key_prefix)
+    code, checks = await asyncio.to_thread(doctor_json, tmp_path, env)
+    assert code == 1
+    workers = checks["workers"]
+    assert workers["status"] == "missing", workers
+    assert "1 job is waiting" in workers["detail"] and "beatbot worker" in workers["fix"]
+    assert "1 waiting, 0 running" in checks["queue"]["detail"]
+
+
+async def test_doctor_shows_how_far_each_adapter_has_read_the_events(
+    redis_handle: RedisHandle,
+    key_prefix: str,
+    redis_client: redis.asyncio.Redis,
+    tmp_path: Path,
+) -> None:
+    # A Slack adapter that has run is a consumer in the "slack" group on the event stream.
+    stream = f"{key_prefix}:events"
+    await redis_client.xgroup_create(stream, "slack", id="$", mkstream=True)
+    await redis_client.xadd(stream, {"name": "generation:started", "data": "{}"})
+    await redis_client.xreadgroup("slack", "slack-testhost", {stream: ">"}, count=1)
+    await redis_client.xadd(stream, {"name": "generation:progress", "data": "{}"})
+    env = live_env(
+        redis_handle,
+        key_prefix,
+        SLACK_BOT_TOKEN="xoxb-doctor-secret",
+        SLACK_SIGNING_SECRET="signing-doctor-secret",
+        DISCORD_TOKEN="discord-doctor-secret",
+    )
+    code, checks = await asyncio.to_thread(doctor_json, tmp_path, env)
+    slack = checks["slack"]
+    assert slack["status"] == "ok"
+    assert "1 unacknowledged" in slack["detail"] and "went to slack-testhost" in slack["detail"]
+    info = await redis_client.info("server")
+    if int(str(info["redis_version"]).split(".")[0]) >= 7:  # Redis 6 doesn't report lag
+        assert "1 event behind" in slack["detail"]
+    assert checks["discord"]["status"] == "ok"  # configured, though nothing runs it here
+    assert "has not read events" in checks["discord"]["detail"]
+    assert "secret" not in json.dumps(checks)
+    assert code == 0

@@ -1,19 +1,29 @@
-"""`beatbot genres` and `beatbot doctor`: what BeatBot can do, and whether this machine can."""
+"""`beatbot genres` and `beatbot doctor`: what BeatBot can do, and whether this machine can.
+
+`doctor` checks the machine (data dir, ffmpeg), then the live system on its Redis: is a
+worker alive (arq's `<queue>:health-check` key, refreshed every `queue.health_check_interval`
+seconds by every running worker), how deep the queue is, and whether the chat adapters are
+configured and reading the event stream (their consumer groups on `<prefix>:events`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import click
+import redis
+from arq.constants import health_check_key_suffix
 from rich.console import Console
 from rich.table import Table
 
 from adapters.cli.common import with_settings
+from bot import keys
 from bot.config import Secrets, Settings
-from bot.connections import connect
+from bot.connections import RedisHandle, connect
 from bot.errors import UserError
 from engine.ffmpeg import INSTALL_HINT, ffmpeg_version, find_ffmpeg, has_mp3_encoder
 from engine.genres import GENRES
@@ -89,34 +99,167 @@ def check_ffmpeg() -> Check:
     return Check("ffmpeg", "ok", detail)
 
 
-def check_redis(settings: Settings, secrets: Secrets) -> Check:
+def check_redis(settings: Settings, secrets: Secrets) -> tuple[Check, RedisHandle | None]:
+    """Can we reach Redis? Returns the handle too, for the live checks that follow."""
     try:
         handle = connect(secrets.redis_url, settings.data_dir)
         client = handle.sync_client(socket_timeout=3, socket_connect_timeout=3)
         info = client.info("server")
         client.close()
     except UserError as exc:
-        return Check("redis", "missing", str(exc))
+        return Check("redis", "missing", str(exc)), None
     except Exception as exc:
         where = "REDIS_URL" if secrets.redis_url else "the embedded Redis"
-        return Check(
-            "redis",
-            "missing",
-            f"cannot reach {where}: {exc}",
-            "start Redis and check REDIS_URL, or unset REDIS_URL to use the embedded one",
+        return (
+            Check(
+                "redis",
+                "missing",
+                f"cannot reach {where}: {exc}",
+                "start Redis and check REDIS_URL, or unset REDIS_URL to use the embedded one",
+            ),
+            None,
         )
-    return Check("redis", "ok", f"{handle.describe()}, redis {info.get('redis_version', '?')}")
+    version = info.get("redis_version", "?")
+    return Check("redis", "ok", f"{handle.describe()}, redis {version}"), handle
 
 
-def check_chat(secrets: Secrets) -> list[Check]:
+START_WORKER = "start one with `beatbot worker` (or `beatbot serve`, which runs one)"
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    waiting: int
+    running: int
+    deferred: int  # waiting for a retry's backoff to pass
+    completed: int
+    failed: int
+
+
+def queue_depth(client: redis.Redis, prefix: str) -> QueueDepth:
+    """The same counts as `JobQueue.stats`, read with a plain client."""
+    queue = keys.queue(prefix)
+    now_ms = int(time.time() * 1000)
+    with client.pipeline(transaction=False) as pipe:
+        pipe.zcard(queue)
+        pipe.zcount(queue, now_ms + 1, "+inf")
+        pipe.scard(keys.active_jobs(prefix))
+        pipe.get(keys.counter(prefix, "completed"))
+        pipe.get(keys.counter(prefix, "failed"))
+        queued, deferred, running, completed, failed = pipe.execute()
+    # arq keeps a running job in its queue until it finishes: count it once, as running.
+    waiting = max(0, int(queued) - int(running) - int(deferred))
+    return QueueDepth(waiting, int(running), int(deferred), int(completed or 0), int(failed or 0))
+
+
+def check_queue(depth: QueueDepth, prefix: str) -> Check:
+    detail = (
+        f"{keys.queue(prefix)}: {depth.waiting} waiting, {depth.running} running, "
+        f"{depth.deferred} waiting to retry; {depth.completed} done, {depth.failed} failed"
+    )
+    return Check("queue", "ok", detail)
+
+
+def check_workers(client: redis.Redis, settings: Settings, depth: QueueDepth) -> Check:
+    """arq's health-check key: every live worker rewrites it, expiring after the interval."""
+    key = keys.queue(settings.queue.key_prefix) + health_check_key_suffix
+    interval = settings.queue.health_check_interval
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(key)
+        pipe.pttl(key)
+        report, ttl_ms = pipe.execute()
+    if report:
+        text = report.decode(errors="replace")
+        counts = text[text.find("j_complete=") :] if "j_complete=" in text else text
+        age = max(0.0, interval + 1 - max(0, int(ttl_ms)) / 1000)
+        return Check("workers", "ok", f"alive: reported {age:.0f} s ago ({counts})")
+    backlog = depth.waiting + depth.deferred + depth.running
+    if backlog:
+        return Check(
+            "workers",
+            "missing",
+            f"no worker has reported in the last {interval + 1:g} s and {backlog} "
+            f"job{'s' * (backlog != 1)} {'are' if backlog != 1 else 'is'} waiting on "
+            f"{keys.queue(settings.queue.key_prefix)}",
+            START_WORKER,
+        )
+    return Check(
+        "workers",
+        "off",
+        f"none running (no report in the last {interval + 1:g} s); jobs wait until one starts",
+        START_WORKER,
+    )
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A chat adapter's consumer group on the event stream."""
+
+    behind: int | None  # entries it has not read yet (None: Redis < 7 doesn't say)
+    unacknowledged: int  # read but not yet handled
+    last_consumer: str | None  # who was last handed an event, and how long ago
+    last_delivery_ms: int | None
+
+
+def adapter_readers(client: redis.Redis, prefix: str) -> dict[str, Reader]:
+    """Consumer group name -> how far it has read; empty when there is no stream yet.
+
+    Redis only records when a consumer was last *handed* an event (an empty read doesn't
+    count before Redis 7.2), so this says how far behind an adapter is, not that it is up.
+    """
+    stream = keys.events(prefix)
+    try:
+        groups = client.xinfo_groups(stream)
+    except redis.ResponseError:  # no such stream: nothing has run here yet
+        return {}
+    readers: dict[str, Reader] = {}
+    for group in groups:
+        name = _text(group["name"])
+        consumers = client.xinfo_consumers(stream, name)
+        freshest = min(consumers, key=lambda c: int(c.get("idle", 0)), default=None)
+        lag = group.get("lag")
+        readers[name] = Reader(
+            behind=None if lag is None else int(lag),
+            unacknowledged=int(group.get("pending", 0)),
+            last_consumer=_text(freshest["name"]) if freshest else None,
+            last_delivery_ms=int(freshest.get("idle", 0)) if freshest else None,
+        )
+    return readers
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _reading(readers: dict[str, Reader] | None, group: str) -> str:
+    """How far the adapter has read the event stream, as a clause for the check's detail."""
+    if readers is None:
+        return ""
+    reader = readers.get(group)
+    if reader is None:
+        return "; has not read events from this Redis yet (`beatbot serve` starts it)"
+    parts = []
+    if reader.behind is not None:
+        parts.append(f"{reader.behind} event{'s' * (reader.behind != 1)} behind")
+    parts.append(f"{reader.unacknowledged} unacknowledged")
+    if reader.last_consumer is not None and reader.last_delivery_ms is not None:
+        parts.append(
+            f"last event went to {reader.last_consumer} {reader.last_delivery_ms / 1000:.0f} s ago"
+        )
+    return "; event stream: " + ", ".join(parts)
+
+
+def check_chat(secrets: Secrets, readers: dict[str, tuple[str, int]] | None = None) -> list[Check]:
+    """Which chat adapters are configured; with `readers` (from `adapter_readers`), whether
+    a running BeatBot has them reading the event stream."""
     checks = []
     if secrets.discord_token:
-        checks.append(Check("discord", "ok", "DISCORD_TOKEN is set"))
+        checks.append(Check("discord", "ok", "DISCORD_TOKEN is set" + _reading(readers, "discord")))
     else:
         checks.append(Check("discord", "off", "not configured", "set DISCORD_TOKEN to enable"))
     if secrets.slack_bot_token and (secrets.slack_signing_secret or secrets.slack_app_token):
         mode = "Socket Mode" if secrets.slack_app_token else "HTTP events"
-        checks.append(Check("slack", "ok", f"SLACK_BOT_TOKEN is set ({mode})"))
+        detail = f"SLACK_BOT_TOKEN is set ({mode})" + _reading(readers, "slack")
+        checks.append(Check("slack", "ok", detail))
     elif secrets.slack_bot_token:
         checks.append(
             Check(
@@ -146,19 +289,44 @@ def check_chat(secrets: Secrets) -> list[Check]:
 def run_checks(settings: Settings, secrets: Secrets) -> list[Check]:
     checks = [check_data_dir(settings), check_ffmpeg()]
     data_dir_ok = checks[0].status == "ok"
+    handle: RedisHandle | None = None
     if data_dir_ok or secrets.redis_url:
-        checks.append(check_redis(settings, secrets))
+        redis_check, handle = check_redis(settings, secrets)
+        checks.append(redis_check)
     else:
         checks.append(Check("redis", "missing", "skipped: the data dir is not usable"))
-    checks.extend(check_chat(secrets))
+    readers: dict[str, Reader] | None = None
+    if handle is not None:
+        live, readers = live_checks(settings, handle)
+        checks.extend(live)
+    else:
+        checks.append(Check("workers", "missing", "skipped: Redis is not reachable"))
+    checks.extend(check_chat(secrets, readers))
     return checks
+
+
+def live_checks(
+    settings: Settings, handle: RedisHandle
+) -> tuple[list[Check], dict[str, Reader] | None]:
+    """Workers and queue depth, plus who reads the event stream (for the chat checks)."""
+    prefix = settings.queue.key_prefix
+    client = handle.sync_client(socket_timeout=3, socket_connect_timeout=3)
+    try:
+        depth = queue_depth(client, prefix)
+        checks = [check_workers(client, settings, depth), check_queue(depth, prefix)]
+        return checks, adapter_readers(client, prefix)
+    except redis.RedisError as exc:
+        return [Check("workers", "missing", f"could not read the queue: {exc}")], None
+    finally:
+        client.close()
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @with_settings
 def doctor(as_json: bool, settings: Settings) -> None:
-    """Check ffmpeg, Redis, the data dir and chat tokens; say what is missing and how to fix it."""
+    """Check ffmpeg, the data dir, Redis, live workers, the queue and the chat adapters; say
+    what is missing and how to fix it."""
     checks = run_checks(settings, Secrets.from_env(os.environ))
     healthy = all(check.status != "missing" for check in checks)
     if as_json:

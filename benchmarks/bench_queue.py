@@ -1,0 +1,205 @@
+"""Job throughput with 1 and 2 workers against the ideal, and message -> clip latency.
+
+    python3 -m benchmarks.bench_queue [--quick]
+
+Workers are real BeatBot arq workers in their own processes (one render process each, so
+one worker = one core of rendering), on one Redis. Jobs are 30 s trap beats that write what a
+chat job writes (MP3, stems, MIDI, waveform).
+
+- ideal: one job's work called directly (`bot.work.render_beat`) in this process, pinned to
+  one core; W workers can at best finish W such jobs in that time.
+- throughput: N jobs queued at once; from the first enqueue to the last
+  `generation:completed` read back from the event stream (best of the rounds).
+  efficiency = measured / ideal. Shipped config (max_jobs 5 per worker) and one job per
+  render process (max_jobs 1) are both measured: a worker that takes more jobs than it has
+  render processes holds them while another worker idles.
+- latency: chat messages through `Assistant.handle`, one at a time on idle workers, from the
+  call to reading the job's `generation:completed` from the stream.
+"""
+
+from __future__ import annotations
+
+from benchmarks.common import Measure, median, percentile, section_main, single_threaded
+
+single_threaded()
+
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from benchmarks.fleet import Fleet, fleet, wait_finished  # noqa: E402
+
+EFFICIENCY_TARGET = 0.8
+SECTION = "queue"
+
+
+def _job_data(fleet_: Fleet, seed: int) -> dict[str, Any]:
+    from bot.requests import beat_request
+
+    params = {"genre": "trap", "bpm": 140, "key": "Cm", "mood": "dark", "duration": 30,
+              "seed": seed}  # fmt: skip
+    return beat_request(params, fleet_.settings).model_dump(mode="json")
+
+
+def _single_job_seconds(data: dict[str, Any], runs: int) -> float:
+    """Median seconds of one job's work called directly, alone on the machine (as a render
+    process runs it: its ffmpeg encoder may use another core)."""
+    from bot import work
+
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs + 1):
+            folder = Path(tmp) / str(i)
+            folder.mkdir()
+            start = time.perf_counter()
+            work.render_beat(data, {}, str(folder), progress=lambda stage, fraction: None)
+            if i:  # the first run warms up imports and caches
+                times.append(time.perf_counter() - start)
+    return median(times)
+
+
+async def _throughput(fleet_: Fleet, jobs: int) -> float:
+    from bot.jobs import JobType
+
+    services = fleet_.services
+    requests = [_job_data(fleet_, 1000 + seed) for seed in range(jobs)]
+    since = await services.events.last_id()
+    start = time.perf_counter()
+    ids = []
+    for data in requests:
+        record = await services.queue.enqueue(JobType.BEAT, data)
+        ids.append(record.job_id)
+    finished = await wait_finished(services, ids, since, timeout=60 + jobs * 30)
+    failed = [job for job, (name, _, _) in finished.items() if name != "generation:completed"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} benchmark jobs failed, e.g. {finished[failed[0]]}")
+    return max(when for _, when, _ in finished.values()) - start
+
+
+async def _latency(fleet_: Fleet, messages: int) -> list[float]:
+    from bot.assistant import Assistant
+    from bot.jobs import Origin
+    from bot.messages import JobAccepted, Message
+
+    assistant = Assistant(fleet_.services)
+    latencies = []
+    for i in range(messages):
+        since = await fleet_.services.events.last_id()
+        origin = Origin(platform="discord", channel="bench", thread=f"t{i}", user=f"u{i}")
+        start = time.perf_counter()
+        message = Message(f"make a dark trap beat at 140 seed {i}", origin)
+        replies = [reply async for reply in assistant.handle(message)]
+        accepted = [r for r in replies if isinstance(r, JobAccepted)]
+        if not accepted:
+            raise RuntimeError(f"the assistant did not queue a job: {replies}")
+        done = await wait_finished(fleet_.services, [accepted[0].job_id], since, timeout=120)
+        latencies.append(done[accepted[0].job_id][1] - start)
+    return latencies
+
+
+# (workers, max_jobs per worker): the shipped config, then one job per render process.
+CONFIGS = ((1, None), (2, None), (2, 1))
+
+
+async def _measure(quick: bool) -> list[Measure]:
+    jobs, rounds = (6, 1) if quick else (12, 2)
+    rows: list[Measure] = []
+    async with fleet() as crew:
+        info = await crew.services.redis.info("server")
+        where = f"{crew.handle.describe().split(' (')[0]} {info.get('redis_version', '?')}"
+        shipped = crew.settings.queue.max_jobs
+        single = _single_job_seconds(_job_data(crew, 1), 2 if quick else 4)
+        rows.append(
+            Measure(
+                SECTION,
+                "one 30 s beat job's work, called directly",
+                single,
+                "s",
+                note="bot.work.render_beat alone: the ideal's unit",
+            )
+        )
+        rss = (0.0, 0.0)
+        for workers, max_jobs in CONFIGS:
+            env = {} if max_jobs is None else {"BEATBOT_QUEUE__MAX_JOBS": str(max_jobs)}
+            crew.start_workers(workers, env=env)
+            # Best of `rounds`: the machine may be shared, and a benchmark reports capacity.
+            elapsed = min([await _throughput(crew, jobs) for _ in range(rounds)])
+            measured = jobs / elapsed
+            ideal = workers / single
+            label = (
+                f"{workers} worker{'s' * (workers > 1)} x 1 render process, "
+                f"max_jobs {max_jobs or shipped}{'' if max_jobs else ' (shipped)'}"
+            )
+            rows.append(
+                Measure(
+                    SECTION,
+                    f"throughput, {label}",
+                    measured * 60,
+                    "jobs/min",
+                    note=f"{jobs} jobs in {elapsed:.1f} s (best of {rounds}); ideal "
+                    f"{ideal * 60:.1f} jobs/min",
+                )
+            )
+            rows.append(
+                Measure(
+                    SECTION,
+                    f"queue efficiency, {label}",
+                    measured / ideal,
+                    "of ideal",
+                    EFFICIENCY_TARGET if workers == 2 else None,
+                    note=f"{os.cpu_count()} cores; Redis: {where}",
+                )
+            )
+            if (workers, max_jobs) == CONFIGS[1]:
+                latencies = await _latency(crew, 4 if quick else 12)
+                rows.append(
+                    Measure(
+                        "latency",
+                        "message -> clip p50",
+                        percentile(latencies, 50),
+                        "s",
+                        note=f"{len(latencies)} chat messages one at a time, "
+                        "30 s trap beat, 2 idle workers",
+                    )
+                )
+                rows.append(
+                    Measure(
+                        "latency",
+                        "message -> clip p95",
+                        percentile(latencies, 95),
+                        "s",
+                        note="Assistant.handle -> generation:completed read from the stream",
+                    )
+                )
+            rss = max(rss, crew.worker_rss())
+            crew.stop_workers()
+    rows.append(
+        Measure(
+            "memory",
+            "peak RSS, worker process",
+            rss[0],
+            "MiB",
+            note="arq worker with its Redis clients (largest of the workers)",
+        )
+    )
+    rows.append(
+        Measure(
+            "memory",
+            "peak RSS, render process",
+            rss[1],
+            "MiB",
+            note="the child that renders 30 s beats (largest of the children)",
+        )
+    )
+    return rows  # fmt: skip
+
+
+def measure(quick: bool) -> list[Measure]:
+    return asyncio.run(_measure(quick))
+
+
+if __name__ == "__main__":
+    section_main(measure, "job throughput and message -> clip latency")
