@@ -16,7 +16,7 @@ from bot import replies
 from bot.conversation import ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, parse
-from bot.jobs import JobRecord, JobType
+from bot.jobs import JobRecord, JobType, Origin
 from bot.messages import (
     Action,
     ErrorReply,
@@ -48,6 +48,20 @@ def actions_for(generation_id: str) -> tuple[Action, ...]:
         Action("Master", "master it for club", generation_id),
         Action("MIDI", "midi", generation_id),
     )
+
+
+async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Origin) -> JobRecord:
+    """Count the request, reserve its audio from today's quota and queue it; the
+    reservation is given back if queueing fails, so an outage never costs a person quota."""
+    await svc.limits.check_rate(user)
+    await svc.limits.reserve(user, request.duration)
+    try:
+        return await svc.queue.enqueue(
+            JobType.BEAT, request.model_dump(mode="json"), user_id=user, origin=origin
+        )
+    except BaseException:
+        await svc.limits.refund(user, request.duration)
+        raise
 
 
 class Assistant:
@@ -106,14 +120,7 @@ class Assistant:
         if resolution.question:
             return TextReply(resolution.question)
         request = beat_request(resolution.params, svc.settings)
-        await svc.limits.check_rate(message.user)
-        await svc.limits.reserve(message.user, request.duration)
-        record = await svc.queue.enqueue(
-            JobType.BEAT,
-            request.model_dump(mode="json"),
-            user_id=message.user,
-            origin=message.origin,
-        )
+        record = await queue_beat(svc, request, message.user, message.origin)
         await svc.conversation.remember(
             message.origin.thread_key,
             ThreadState(

@@ -302,3 +302,19 @@ async def test_daw_metrics_count_jobs_by_type_and_state(
     assert 'beatbot_job_duration_seconds_count{type="generate-beat"} 1.0' in text
     assert 'beatbot_queue_jobs{state="completed"} 1.0' in text
     assert "beatbot_websocket_clients 0.0" in text
+
+
+async def test_daw_a_failed_enqueue_gives_the_quota_back(
+    api: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def outage(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("redis went away mid-request")
+
+    monkeypatch.setattr(services.queue, "enqueue", outage)
+    response = await api.post(
+        "/api/generate/beat", json={"genre": "trap", "duration": 20}, headers=AUTH
+    )
+    body = await response.json()
+    assert response.status == 500 and body["success"] is False
+    assert "redis" not in body["error"].lower()  # an apology, not internals
+    assert (await services.limits.usage("daw")).used == 0

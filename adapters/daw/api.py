@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.daw.http import HTTPProblem, json_body, ok, user_of
 from adapters.daw.schemas import ChatRequest
 from bot import work
-from bot.assistant import Assistant
+from bot.assistant import Assistant, queue_beat
 from bot.errors import BadAudio, NotFound, UploadTooLarge
 from bot.jobs import JobRecord, JobState, JobType, Origin
 from bot.messages import Attachment, Message
@@ -73,14 +73,7 @@ async def generate_beat(request: web.Request) -> web.Response:
     user = user_of(request)
     body = await json_body(request)
     beat = beat_request(body, svc.settings, name_field=True)
-    await svc.limits.check_rate(user)
-    await svc.limits.reserve(user, beat.duration)
-    record = await svc.queue.enqueue(
-        JobType.BEAT,
-        beat.model_dump(mode="json"),
-        user_id=user,
-        origin=_origin(request, user, beat.project_id or ""),
-    )
+    record = await queue_beat(svc, beat, user, _origin(request, user, beat.project_id or ""))
     return _queued(record, "Beat generation job queued")
 
 
