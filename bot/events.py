@@ -396,12 +396,19 @@ class EventConsumer:
             if time.monotonic() >= next_claim:
                 await self.claim_idle(handler, stop)
                 next_claim = time.monotonic() + self.claim_every
+                await self.heartbeat()
             if stop.is_set():
                 break
             for entry_id, fields in await self._read(">", self.block_ms):
                 if stop.is_set():
                     break  # the rest stays pending for us and comes back on restart
                 await self._deliver(entry_id, fields, handler)
+
+    async def heartbeat(self) -> None:
+        """Say this adapter is delivering (`beatbot doctor` reads it): a key that expires
+        a few beats after the loop stops. Redis can't tell an idle group from a dead one."""
+        ttl = max(15, round(self.claim_every * 3))
+        await self.redis.set(keys.consumer_alive(self.prefix, self.group), self.consumer, ex=ttl)
 
     async def deliver_pending(self, handler: Handler, stop: asyncio.Event) -> int:
         """Re-deliver entries this consumer read but never acknowledged; returns how many."""

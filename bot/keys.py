@@ -90,3 +90,8 @@ def chat_status(platform: str, prefix: str, job_id: str) -> str:
 def chat_prefs(platform: str, prefix: str, user: str) -> str:
     """String (JSON): a chat user's own defaults (format, quality, duration)."""
     return f"{prefix}:{platform}:prefs:{user}"
+
+
+def consumer_alive(prefix: str, group: str) -> str:
+    """String with a TTL: a chat adapter's delivery loop refreshes it while it runs."""
+    return f"{prefix}:alive:{group}"

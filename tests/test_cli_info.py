@@ -247,3 +247,39 @@ async def test_doctor_shows_how_far_each_adapter_has_read_the_events(
     assert "has not read events" in checks["discord"]["detail"]
     assert "secret" not in json.dumps(checks)
     assert code == 0
+
+
+async def test_doctor_sees_a_chat_adapter_delivering(
+    redis_client: redis.asyncio.Redis, redis_handle: RedisHandle, key_prefix: str
+) -> None:
+    from adapters.cli.info import adapter_readers, check_chat
+    from bot.config import Secrets
+    from bot.events import EventBus, EventConsumer
+
+    await EventBus(redis_client, key_prefix).publish("daw:transport:sync", {"bpm": 120})
+    consumer = EventConsumer(redis_client, key_prefix, "discord", "discord-host1", block_ms=100)
+    stop = asyncio.Event()
+
+    async def ignore(_event: object) -> None:
+        return None
+
+    task = asyncio.create_task(consumer.run(ignore, stop=stop))
+    sync = redis_handle.sync_client()
+    try:
+        for _ in range(50):
+            readers = adapter_readers(sync, key_prefix)
+            if readers.get("discord") and readers["discord"].running:
+                break
+            await asyncio.sleep(0.1)
+        secrets = Secrets.from_env({"DISCORD_TOKEN": "t"})
+        detail = {c.name: c.detail for c in check_chat(secrets, readers)}["discord"]
+        assert "running (discord-host1)" in detail, detail
+        stop.set()
+        await task
+        await redis_client.delete(f"{key_prefix}:alive:discord")  # as if its TTL ran out
+        after = check_chat(secrets, adapter_readers(sync, key_prefix))
+        assert "not running now" in {c.name: c.detail for c in after}["discord"]
+    finally:
+        stop.set()
+        await task
+        sync.close()

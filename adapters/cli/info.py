@@ -198,13 +198,15 @@ class Reader:
     unacknowledged: int  # read but not yet handled
     last_consumer: str | None  # who was last handed an event, and how long ago
     last_delivery_ms: int | None
+    running: str | None = None  # the consumer whose delivery loop is beating now
 
 
 def adapter_readers(client: redis.Redis, prefix: str) -> dict[str, Reader]:
     """Consumer group name -> how far it has read; empty when there is no stream yet.
 
     Redis only records when a consumer was last *handed* an event (an empty read doesn't
-    count before Redis 7.2), so this says how far behind an adapter is, not that it is up.
+    count before Redis 7.2); whether an adapter runs now comes from the heartbeat key its
+    delivery loop refreshes (`EventConsumer.heartbeat`).
     """
     stream = keys.events(prefix)
     try:
@@ -217,11 +219,13 @@ def adapter_readers(client: redis.Redis, prefix: str) -> dict[str, Reader]:
         consumers = client.xinfo_consumers(stream, name)
         freshest = min(consumers, key=lambda c: int(c.get("idle", 0)), default=None)
         lag = group.get("lag")
+        running = client.get(keys.consumer_alive(prefix, name))
         readers[name] = Reader(
             behind=None if lag is None else int(lag),
             unacknowledged=int(group.get("pending", 0)),
             last_consumer=_text(freshest["name"]) if freshest else None,
             last_delivery_ms=int(freshest.get("idle", 0)) if freshest else None,
+            running=_text(running) if running else None,
         )
     return readers
 
@@ -237,7 +241,7 @@ def _reading(readers: dict[str, Reader] | None, group: str) -> str:
     reader = readers.get(group)
     if reader is None:
         return "; has not read events from this Redis yet (`beatbot serve` starts it)"
-    parts = []
+    parts = [f"running ({reader.running})" if reader.running else "not running now"]
     if reader.behind is not None:
         parts.append(f"{reader.behind} event{'s' * (reader.behind != 1)} behind")
     parts.append(f"{reader.unacknowledged} unacknowledged")
