@@ -27,6 +27,7 @@ from bot import work
 from bot.errors import UserError, user_message
 from bot.jobs import JobRecord, JobState, JobType
 from bot.services import Services
+from bot.worker_metrics import WorkerMetrics
 from engine.errors import EngineInputError
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,34 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> dict[str, Any] | None:
     jlog = _JobLog(log, fields)
     started = time.monotonic()
     jlog.info("job %s (%s) started, try %d of %d", job_id, record.type.value, tries, max_tries)
+    metrics: WorkerMetrics = ctx.setdefault("metrics", WorkerMetrics())
+    since = metrics.started(record, tries)
+    outcome = "failed"
+    try:
+        result = await _run_try(services, record, jlog, tries, max_tries, started)
+        outcome = "completed" if result is not None else "failed"
+        return result
+    except Retry:
+        outcome = "retried"
+        raise
+    except asyncio.CancelledError:
+        current = await services.jobs.get(job_id)
+        outcome = "cancelled" if current is not None and current.cancel_requested else "requeued"
+        raise
+    finally:
+        metrics.ended(record, outcome, since)
+
+
+async def _run_try(
+    services: Services,
+    record: JobRecord,
+    jlog: logging.LoggerAdapter,
+    tries: int,
+    max_tries: int,
+    started: float,
+) -> dict[str, Any] | None:
+    """One try of a job: its result, None when it failed for good, or Retry / cancel."""
+    job_id = record.job_id
     await services.jobs.mark_active(job_id, tries)
     await services.events.publish(
         "generation:started",

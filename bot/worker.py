@@ -17,6 +17,7 @@ from bot.config import Secrets, Settings
 from bot.connections import RedisHandle
 from bot.services import Services
 from bot.tasks import TASKS, prune_files
+from bot.worker_metrics import WorkerMetrics
 
 
 def build_worker(
@@ -27,12 +28,16 @@ def build_worker(
     burst: bool = False,
     handle_signals: bool = True,
     render_processes: int | None = None,
+    metrics: WorkerMetrics | None = None,
     **overrides: Any,
 ) -> Worker:
-    """An arq Worker whose context carries BeatBot's services (opened on start-up)."""
+    """An arq Worker whose context carries BeatBot's services (opened on start-up) and its
+    metrics (`metrics`, or its own)."""
     queue = settings.queue
+    metrics = metrics or WorkerMetrics()
 
     async def startup(ctx: dict[str, Any]) -> None:
+        ctx["metrics"] = metrics
         ctx["services"] = await Services.open(
             settings, secrets, handle, render_processes=render_processes
         )

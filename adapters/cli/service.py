@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import click
 from aiohttp import web
+from prometheus_client import start_http_server
 
 from adapters.cli.common import ensure_data_dir, with_settings
 from bot.config import Secrets, Settings
@@ -20,6 +21,7 @@ from bot.connections import connect
 from bot.services import Services
 from bot.tasks import JOB_LOG_FIELDS, JobLogFilter
 from bot.worker import build_worker
+from bot.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +98,30 @@ _log_format_option = click.option(
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @_log_format_option
 @with_settings
-def worker(burst: bool, verbose: bool, log_format: str, settings: Settings) -> None:
+def worker(
+    burst: bool, metrics_port: int | None, verbose: bool, log_format: str, settings: Settings
+) -> None:
     """Run an arq worker on REDIS_URL (or the data dir's embedded Redis). Start more to scale."""
     _configure_logging(verbose, log_format)
     ensure_data_dir(settings)
     secrets = Secrets.from_env(os.environ)
     handle = connect(secrets.redis_url, settings.data_dir)
+    metrics = WorkerMetrics()
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+        click.echo(f"worker metrics on http://127.0.0.1:{metrics_port}/metrics")
     click.echo(f"worker on {handle.describe()}, queue {settings.queue.key_prefix}:queue")
     # arq handles SIGINT/SIGTERM itself: running renders finish, then it exits.
-    build_worker(settings, secrets, handle, burst=burst).run()
+    build_worker(settings, secrets, handle, burst=burst, metrics=metrics).run()
 
 
 @click.command()
