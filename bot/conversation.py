@@ -20,25 +20,14 @@ import redis.asyncio
 from redis.exceptions import WatchError
 
 from bot.intents import Intent
-from bot.requests import choose_genre, unknown_genre_sentence
+from bot.requests import BEAT_INPUTS, choose_genre, unknown_genre_sentence
 from engine.genres import get_genre
 
 ThreadKey = str | tuple[str, str, str]
 
-# What a follow-up may carry over from the last request (notes are recomputed each time).
-CARRIED = (
-    "genre",
-    "bpm",
-    "key",
-    "mood",
-    "duration",
-    "seed",
-    "quality",
-    "target_lufs",
-    "mix_profile",
-    "format",
-    "project_id",
-)
+# What a follow-up may carry over from the last request (notes are recomputed each time;
+# auto_play is a per-request DAW switch, not part of the music).
+CARRIED = tuple(name for name in BEAT_INPUTS if name != "auto_play")
 
 EXAMPLES = "Try “dark trap beat at 140” or “chill lo-fi in F minor, 1 minute”."
 ASK_WHAT_TO_MAKE = "I don't have a beat in this thread yet. What should I make? " + EXAMPLES

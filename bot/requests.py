@@ -360,7 +360,7 @@ _CAMEL = {
     "projectId": "project_id",
     "autoPlay": "auto_play",
 }
-_BEAT_INPUTS = (
+BEAT_INPUTS = (
     "genre",
     "bpm",
     "key",
@@ -412,7 +412,7 @@ def beat_request(
     for source in (defaults or {}, params):
         for name, value in source.items():
             name = _CAMEL.get(name, name)
-            if name in _BEAT_INPUTS and value is not None:
+            if name in BEAT_INPUTS and value is not None:
                 data[name] = value
     notes: list[str] = []
     if "genre" not in data:
