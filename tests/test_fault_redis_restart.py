@@ -49,8 +49,13 @@ async def _wait_finished(services: Services, job_ids: list[str], timeout: float)
 
 
 async def _completed_once(services: Services, job_ids: list[str]) -> None:
-    events = await services.events.read_since("0", count=1000)
-    done = [d["jobId"] for _, name, d in events if name == "generation:completed"]
+    # A record turns "completed" just before its announcement lands on the stream.
+    for _ in range(100):
+        events = await services.events.read_since("0", count=1000)
+        done = [d["jobId"] for _, name, d in events if name == "generation:completed"]
+        if set(done) >= set(job_ids):
+            break
+        await asyncio.sleep(0.1)
     assert sorted(done) == sorted(job_ids), done
     assert not [n for _, n, _ in events if n == "generation:failed"]
 

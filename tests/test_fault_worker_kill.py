@@ -7,6 +7,7 @@ only whole files; the dead worker's render processes must not linger.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -79,8 +80,15 @@ async def test_kill_worker_mid_render_second_worker_finishes_once(
         assert time.monotonic() - killed_at >= JOB_TIMEOUT + 10 - 1
         assert record.tries == 2
 
-        events = [(n, d) for _, n, d in await services.events.read_since("0", count=1000)]
-        names = [n for n, d in events if d.get("jobId", d.get("generationId")) is not None]
+        # The record turns "completed" just before the worker announces it: wait for the
+        # announcement, then count everything on the stream.
+        names: list[str] = []
+        for _ in range(100):
+            events = [(n, d) for _, n, d in await services.events.read_since("0", count=1000)]
+            names = [n for n, d in events if d.get("jobId", d.get("generationId")) is not None]
+            if "daw:transport:sync" in names:
+                break
+            await asyncio.sleep(0.1)
         assert names.count("generation:completed") == 1, names
         assert names.count("generation:started") == 1, names
         assert names.count("daw:audio:loaded") == 1, names
@@ -117,8 +125,6 @@ async def test_kill_worker_mid_render_second_worker_finishes_once(
 
 
 async def _wait_record(services: Services, job_id: str, ok, timeout: float):  # type: ignore[no-untyped-def]
-    import asyncio
-
     deadline = time.monotonic() + timeout
     while True:
         record = await services.queue.status(job_id)
