@@ -119,7 +119,7 @@ class Assistant:
         resolution = resolve(intent, state)
         if resolution.question:
             return TextReply(resolution.question)
-        request = beat_request(resolution.params, svc.settings)
+        request = beat_request(resolution.params, svc.settings, message.defaults)
         record = await queue_beat(svc, request, message.user, message.origin)
         await svc.conversation.remember(
             message.origin.thread_key,

@@ -6,8 +6,10 @@ Every adapter (terminal, DAW widget, Discord, Slack) turns its platform's input 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.jobs import Origin
 
@@ -27,6 +29,9 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     # A button press names the clip it belongs to; free text acts on the thread's last clip.
     generation_id: str | None = None
+    # The person's own defaults (a platform's settings: duration, quality, format); they
+    # fill what neither the message nor the thread's last request says.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def user(self) -> str:

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from adapters.discord_bot import run_discord
 from bot.config import Secrets, Settings
 from bot.connections import RedisHandle
+from bot.jobs import JobRecord
 from bot.services import Services
 from tests.fake_discord import CHANNEL_ID, USER_ID, FakeDiscord
 from tests.workers import run_worker
@@ -361,3 +362,25 @@ async def test_discord_slash_genres_and_settings(services: Services, fake: FakeD
     assert "duration 5" in saved[0].json["content"] and "quality club" in saved[0].json["content"]
     assert saved[0].json["flags"] & 64  # only the person who asked sees their settings
     assert "trap" in listing[0].json["content"] and "drum and bass" in listing[0].json["content"]
+
+
+async def test_discord_settings_shape_the_next_beat(services: Services, fake: FakeDiscord) -> None:
+    async with running_bot(bot_services(services, fake)):
+        token = await fake.slash("settings", {"duration": 6.0, "quality": "club", "format": "wav"})
+        await until(lambda: fake.of("POST", rf"/webhooks/\d+/{token}$"))
+        await fake.slash("beat", {"genre": "house"})
+        prefix = services.settings.queue.key_prefix
+
+        async def queued() -> list[JobRecord]:
+            found = [k async for k in services.redis.scan_iter(match=f"{prefix}:job:*")]
+            return [await services.queue.status(k.decode().rsplit(":", 1)[1]) for k in found]
+
+        jobs: list[JobRecord] = []
+        for _ in range(100):
+            if jobs := await queued():
+                break
+            await asyncio.sleep(0.1)
+    assert len(jobs) == 1, jobs
+    data = jobs[0].data
+    assert (data["genre"], data["format"], data["quality"]) == ("house", "wav", "club")
+    assert data["duration"] == 6 and data["target_lufs"] == -8

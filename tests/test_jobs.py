@@ -255,3 +255,22 @@ async def test_quota_refusal_is_a_sentence_and_queues_nothing(
     assert isinstance(first[0], JobAccepted)
     assert isinstance(second[0], ErrorReply) and "left of today's" in second[0].text
     assert (await services.queue.stats())["waiting"] == 1
+
+
+async def test_a_persons_defaults_fill_only_what_the_message_leaves_out(
+    services: Services,
+) -> None:
+    assistant = Assistant(services)
+    defaults = {"duration": "6", "format": "flac", "quality": "cd"}
+    said = [
+        r
+        async for r in assistant.handle(
+            Message("make a trap beat for 10 seconds", origin("d1"), defaults=defaults)
+        )
+    ]
+    record = await services.queue.status(said[0].job_id)
+    assert (record.data["duration"], record.data["format"], record.data["quality"]) == (
+        10,
+        "flac",
+        "cd",
+    )

@@ -138,7 +138,6 @@ class Flow:
         except UserError as exc:
             await message.reply(safe(exc.message))
             return
-        text = await prefs.apply(self.services, str(message.author.id), text)
         place, status = await self._open(message, text)
         await self.turn(place, str(status.id), text, str(message.author.id), attachments)
 
@@ -181,7 +180,6 @@ class Flow:
         except UserError as exc:
             await interaction.followup.send(safe(exc.message))
             return
-        text = await prefs.apply(self.services, str(interaction.user.id), text)
         status = await interaction.followup.send(WORKING, wait=True)
         await self.turn(place, str(status.id), text, str(interaction.user.id), attachments)
 
@@ -217,7 +215,8 @@ class Flow:
             user=user,
             message_id=status_id,
         )
-        message = Message(text, origin, tuple(attachments), generation_id)
+        defaults = await prefs.load(self.services, user)  # /settings
+        message = Message(text, origin, tuple(attachments), generation_id, defaults)
         target: str | None = status_id
         async for reply in self.assistant.handle(message):
             await self.show(place, target, reply)

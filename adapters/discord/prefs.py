@@ -1,13 +1,12 @@
 """Per-user defaults set with /settings (duration, quality, format), kept in Redis.
 
-They are applied the only way the assistant takes input: as words added to a beat request
-that doesn't already say them ("… for 20 seconds", "… for club").
+Every message a person sends carries them (`Message.defaults`); the assistant uses them
+where neither the message nor the thread's last beat says otherwise.
 """
 
 from __future__ import annotations
 
 from bot import keys
-from bot.intents import parse
 from bot.services import Services
 
 FIELDS = ("duration", "quality", "format")
@@ -27,19 +26,6 @@ async def save(services: Services, user: str, values: dict[str, str]) -> dict[st
     if values:
         await services.redis.hset(_key(services, user), mapping=values)
     return await load(services, user)
-
-
-async def apply(services: Services, user: str, text: str) -> str:
-    """The request with the user's defaults added where it doesn't state its own."""
-    intent = parse(text)
-    if intent.kind != "generate":
-        return text
-    saved = await load(services, user)
-    if "duration" in saved and "duration" not in intent.params:
-        text += f" for {saved['duration']} seconds"
-    if "quality" in saved and "quality" not in intent.params:
-        text += f" for {saved['quality']}"
-    return text
 
 
 def describe(values: dict[str, str]) -> str:
