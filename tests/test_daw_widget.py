@@ -24,6 +24,7 @@ from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle
 from bot.services import Services
 from bot.worker import build_worker
+from tests.audio_fixtures import write_tone
 
 TOKEN = "widget-test-token"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -115,6 +116,44 @@ async def test_daw_widget_makes_a_beat_in_chromium(live_server: str) -> None:
 
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
+            assert errors == []
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.close()
+
+
+async def test_daw_widget_uploads_a_track_and_masters_it(live_server: str, tmp_path: Path) -> None:
+    song = write_tone(tmp_path / "my song.wav", seconds=5.0)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path())
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            await page.goto(f"{live_server}/?token={TOKEN}&user=bea")
+            await page.wait_for_selector("#connection.online", timeout=10_000)
+            # The file picker is the keyboard-reachable twin of drag and drop.
+            await page.set_input_files("#file", str(song))
+            await page.wait_for_function(
+                "document.querySelector('#attachments').textContent.includes('my song.wav')",
+                timeout=10_000,
+            )
+            message = page.get_by_label("Message")
+            await message.fill("master this for club")
+            await message.press("Enter")
+            result = page.locator(".log li.result").first
+            await result.wait_for(timeout=60_000)
+            text = await result.inner_text()
+            assert "-8" in text or "club" in text.lower(), text
+            duration = await result.locator("audio").evaluate(
+                """audio => new Promise(resolve => {
+                    if (audio.readyState >= 1) return resolve(audio.duration);
+                    audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+                    audio.addEventListener("error", () => resolve(-1));
+                })"""
+            )
+            assert duration == pytest.approx(5.0, abs=0.3)
+            assert await page.locator("#attachments").inner_text() == ""  # sent, not kept
             assert errors == []
         finally:
             with contextlib.suppress(Exception):
