@@ -46,7 +46,7 @@ def _services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
-def _origin(request: web.Request, user: str, thread: str = "", platform: str = "api") -> Origin:
+def _origin(user: str, thread: str = "", platform: str = "api") -> Origin:
     return Origin(platform=platform, channel=user, thread=thread, user=user)
 
 
@@ -73,7 +73,7 @@ async def generate_beat(request: web.Request) -> web.Response:
     user = user_of(request)
     body = await json_body(request)
     beat = beat_request(body, svc.settings, name_field=True)
-    record = await queue_beat(svc, beat, user, _origin(request, user, beat.project_id or ""))
+    record = await queue_beat(svc, beat, user, _origin(user, beat.project_id or ""))
     return _queued(record, "Beat generation job queued")
 
 
@@ -126,7 +126,7 @@ async def _queue_on_uploads(
         _upload_exists(svc, file_id, field)
     await svc.limits.check_rate(user)
     record = await svc.queue.enqueue(
-        job_type, data, user_id=user, origin=_origin(request, user, project_id or "")
+        job_type, data, user_id=user, origin=_origin(user, project_id or "")
     )
     return _queued(record, _QUEUED[job_type])
 
@@ -289,7 +289,7 @@ async def chat(request: web.Request) -> web.Response:
         attachments.append(Attachment(file_id, svc.store.upload(file_id).original_name))
     message = Message(
         text=body.text,
-        origin=_origin(request, user, body.thread, platform="web"),
+        origin=_origin(user, body.thread, platform="web"),
         attachments=tuple(attachments),
         generation_id=body.generation_id,
     )
