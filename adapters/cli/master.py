@@ -6,21 +6,13 @@ from pathlib import Path
 
 import click
 
+from adapters.cli.audio_args import check_output, read_options
 from adapters.cli.common import with_settings
 from bot.config import Settings
 from engine.audio_io import WRITE_FORMATS, decode, write_audio
 from engine.errors import EngineInputError
 from engine.master import PRESETS, ab_preview, master_to, master_to_reference, preset_lufs
 from engine.waveform import waveform_png
-
-
-def _check_output(path: Path, what: str, formats: tuple[str, ...]) -> None:
-    """Fail before any decoding if an output can't be written."""
-    if path.suffix.lower().lstrip(".") not in formats:
-        names = ", ".join(f".{f}" for f in formats)
-        raise EngineInputError(f"The {what} {path.name} needs one of these endings: {names}.")
-    if not path.parent.exists():
-        raise EngineInputError(f"The folder {path.parent} for the {what} does not exist.")
 
 
 @click.command("master")
@@ -69,20 +61,16 @@ def master(
         raise EngineInputError(f"--amount must be between 0 and 1, not {amount:g}.")
     if amount != 1.0 and reference is None:
         raise EngineInputError("--amount only applies with --reference.")
-    _check_output(output, "output", WRITE_FORMATS)
+    check_output(output, "output", WRITE_FORMATS)
     if preview is not None:
-        _check_output(preview, "preview", WRITE_FORMATS)
+        check_output(preview, "preview", WRITE_FORMATS)
     if waveform is not None:
-        _check_output(waveform, "waveform", ("png",))
+        check_output(waveform, "waveform", ("png",))
 
-    engine, limits = settings.engine, settings.limits
+    engine = settings.engine
     sr = engine.sample_rate
     ceiling = engine.true_peak_ceiling
-    read = {
-        "sr": sr,
-        "max_bytes": int(limits.max_upload_mb * 1_000_000),
-        "max_seconds": limits.max_upload_seconds,
-    }
+    read = read_options(settings)
     audio = decode(source, **read)
     target = lufs if lufs is not None else None
     if quality is not None:
