@@ -87,3 +87,18 @@ def test_other_genres_render_all_their_parts(genre: str) -> None:
     stems = render(arrangement, sr=SR)
     for track in arrangement.tracks.values():
         assert np.abs(stems[track.stem]).max() > 1e-3, (genre, track.name)
+
+
+def test_rendered_sound_caches_are_bounded_in_bytes() -> None:
+    """A render process serves job after job: its caches must not grow without bound."""
+    from engine import instruments
+
+    for cached_fn, budget in (
+        (instruments._note, instruments.NOTE_CACHE_BYTES),
+        (instruments._drum, instruments.DRUM_CACHE_BYTES),
+    ):
+        assert cached_fn.cache.maxsize == budget
+    before = instruments._note.cache.currsize
+    sounds = [instruments.note("pad", 48 + k, 1.0 + k / 10, seed=991) for k in range(3)]
+    grown = instruments._note.cache.currsize - before
+    assert grown == sum(s.nbytes for s in sounds)  # counted in bytes, not entries
