@@ -35,8 +35,9 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app[API_TOKEN] = api_token
     app[api.SERVICES] = services
     app[api.ASSISTANT] = Assistant(services)
-    app[live.HUB] = live.EventHub(services.events)
-    app[METRICS] = Metrics(services.events, services.jobs)
+    hub = app[live.HUB] = live.EventHub(services.events)
+    meters = app[METRICS] = Metrics(services.jobs)
+    hub.observers.append(meters.observe)
     app.add_routes(api.routes)
     app.add_routes(live.routes)
     app.router.add_get("/healthz", healthz)
@@ -51,12 +52,10 @@ def create_app(services: Services, api_token: str) -> web.Application:
 
 async def _start_background(app: web.Application) -> None:
     await app[live.HUB].start()
-    await app[METRICS].start()
 
 
 async def _stop_background(app: web.Application) -> None:
     await app[live.HUB].stop()
-    await app[METRICS].stop()
 
 
 async def healthz(request: web.Request) -> web.Response:

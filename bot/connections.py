@@ -138,3 +138,8 @@ def redact_url(url: str) -> str:
     if "@" in rest:
         rest = "***@" + rest.split("@", 1)[1]
     return f"{scheme}{sep}{rest}"
+
+
+def as_text(value: bytes | str, errors: str = "strict") -> str:
+    """A Redis reply as text (clients here don't decode responses, arq needs bytes)."""
+    return value.decode(errors=errors) if isinstance(value, bytes) else value

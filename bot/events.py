@@ -33,6 +33,7 @@ from pydantic.alias_generators import to_camel
 from redis.exceptions import ResponseError
 
 from bot import keys
+from bot.connections import as_text
 from bot.errors import InvalidRequest
 from bot.jobs import Origin
 
@@ -195,15 +196,11 @@ class Event:
         return {"event": self.name, "data": self.data, "id": self.id}
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _decode_entry(entry_id: bytes | str, fields: Mapping[Any, Any] | None) -> Event | None:
     """An Event, or None for an entry trimmed away or not written by us."""
     if not fields:
         return None
-    plain = {_text(k): _text(v) for k, v in fields.items()}
+    plain = {as_text(k): as_text(v) for k, v in fields.items()}
     name = plain.get("event")
     try:
         data = json.loads(plain.get("data", ""))
@@ -211,7 +208,7 @@ def _decode_entry(entry_id: bytes | str, fields: Mapping[Any, Any] | None) -> Ev
         return None
     if name not in MODELS or not isinstance(data, dict):
         return None
-    return Event(id=_text(entry_id), name=name, data=data)
+    return Event(id=as_text(entry_id), name=name, data=data)
 
 
 def check_stream_id(value: str) -> str:
@@ -277,12 +274,12 @@ class EventBus:
             keys=[self.stream, marker],
             args=[self.maxlen, name, json.dumps(payload, separators=(",", ":")), self.dedupe_ttl],
         )
-        return _text(entry_id)
+        return as_text(entry_id)
 
     async def last_id(self) -> str:
         """The id of the newest entry ("0-0" when the stream is empty): read from here on."""
         newest = await self.redis.xrevrange(self.stream, count=1)
-        return _text(newest[0][0]) if newest else "0-0"
+        return as_text(newest[0][0]) if newest else "0-0"
 
     async def length(self) -> int:
         return int(await self.redis.xlen(self.stream))
@@ -422,7 +419,7 @@ class EventConsumer:
                 if stop.is_set():
                     break
                 await self._deliver(entry_id, fields, handler)
-                start = _text(entry_id)
+                start = as_text(entry_id)
                 count += 1
         return count
 
@@ -450,7 +447,7 @@ class EventConsumer:
                     continue
                 await self._deliver(entry_id, fields, handler)
                 count += 1
-            if _text(cursor) == "0-0":
+            if as_text(cursor) == "0-0":
                 break
         return count
 
@@ -460,7 +457,7 @@ class EventConsumer:
             self.stream, self.group, min="-", max="+", count=1000, consumername=self.consumer
         )
         for item in pending:
-            entry_id = _text(item["message_id"])
+            entry_id = as_text(item["message_id"])
             if not await self.redis.xrange(self.stream, min=entry_id, max=entry_id):
                 await self.ack(entry_id)
 
@@ -477,7 +474,7 @@ class EventConsumer:
     async def _deliver(self, entry_id: Any, fields: Any, handler: Handler) -> None:
         event = _decode_entry(entry_id, fields)
         if event is None or not self.wants(event):
-            await self.ack(_text(entry_id))
+            await self.ack(as_text(entry_id))
             return
         try:
             await handler(event)

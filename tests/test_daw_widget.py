@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from bot.connections import RedisHandle
 from bot.services import Services
 from bot.worker import build_worker
 from tests.audio_fixtures import write_tone
+from tests.net import free_port
 
 TOKEN = "widget-test-token"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -36,12 +36,6 @@ def chromium_path() -> str:
         if path:
             return path
     pytest.fail("The widget test needs Chromium: apt-get install -y chromium (see .ci/run).")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from rich.table import Table
 from adapters.cli.common import with_settings
 from bot import keys
 from bot.config import Secrets, Settings
-from bot.connections import RedisHandle, connect
+from bot.connections import RedisHandle, as_text, connect
 from bot.errors import UserError
 from engine.ffmpeg import INSTALL_HINT, ffmpeg_version, find_ffmpeg, has_mp3_encoder
 from engine.genres import GENRES
@@ -215,7 +215,7 @@ def adapter_readers(client: redis.Redis, prefix: str) -> dict[str, Reader]:
         return {}
     readers: dict[str, Reader] = {}
     for group in groups:
-        name = _text(group["name"])
+        name = as_text(group["name"], "replace")
         consumers = client.xinfo_consumers(stream, name)
         freshest = min(consumers, key=lambda c: int(c.get("idle", 0)), default=None)
         lag = group.get("lag")
@@ -223,15 +223,11 @@ def adapter_readers(client: redis.Redis, prefix: str) -> dict[str, Reader]:
         readers[name] = Reader(
             behind=None if lag is None else int(lag),
             unacknowledged=int(group.get("pending", 0)),
-            last_consumer=_text(freshest["name"]) if freshest else None,
+            last_consumer=as_text(freshest["name"], "replace") if freshest else None,
             last_delivery_ms=int(freshest.get("idle", 0)) if freshest else None,
-            running=_text(running) if running else None,
+            running=as_text(running, "replace") if running else None,
         )
     return readers
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 def _reading(readers: dict[str, Reader] | None, group: str) -> str:

@@ -17,7 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from adapters.daw.http import HTTPProblem, json_body, ok, user_of
-from adapters.daw.schemas import ChatRequest
+from adapters.daw.schemas import ChatRequest, actions_json, public_files
 from bot import work
 from bot.assistant import Assistant, queue_beat
 from bot.errors import BadAudio, NotFound, UploadTooLarge
@@ -191,9 +191,7 @@ def public_result(svc: Services, record: JobRecord) -> dict[str, Any] | None:
     if summary is not None:
         with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
             result = work.result_record(record, summary, svc.store)
-    result["files"] = [
-        {k: v for k, v in file.items() if k != "path"} for file in result.get("files", [])
-    ]
+    result["files"] = public_files(result.get("files", []))
     return result
 
 
@@ -315,10 +313,7 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
             {"title": f.title, "kind": f.kind, "url": f.url, "size": f.size} for f in reply.files
         ]
     if getattr(reply, "actions", None):
-        data["actions"] = [
-            {"label": a.label, "command": a.command, "generationId": a.generation_id}
-            for a in reply.actions
-        ]
+        data["actions"] = actions_json(reply.actions)
     return data
 
 

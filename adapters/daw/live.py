@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSCloseCode, web
 
 from adapters.daw.http import HTTPProblem, user_of
+from adapters.daw.schemas import actions_json, public_files
 from bot.assistant import actions_for
 from bot.errors import InvalidRequest
 from bot.events import EventBus, check_stream_id
@@ -44,13 +46,9 @@ def frame(entry_id: str, name: str, data: dict[str, Any]) -> Frame:
     public = {k: v for k, v in data.items() if k != "origin"}
     result = public.get("result")
     if isinstance(result, dict) and "files" in result:
-        files = [{k: v for k, v in f.items() if k != "path"} for f in result["files"]]
-        public["result"] = {**result, "files": files}
+        public["result"] = {**result, "files": public_files(result["files"])}
     if name == "generation:completed" and isinstance(result, dict) and result.get("kind") == "beat":
-        public["actions"] = [
-            {"label": a.label, "command": a.command, "generationId": a.generation_id}
-            for a in actions_for(str(data.get("generationId", "")))
-        ]
+        public["actions"] = actions_json(actions_for(str(data.get("generationId", ""))))
     return {"event": name, "data": public, "id": entry_id}
 
 
@@ -71,13 +69,18 @@ class Client:
             self.dropped = True  # too slow: its writer closes it; it can resume with ?since=
 
 
+Observer = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
 class EventHub:
-    """Tails the event stream once for all WebSocket clients of this server."""
+    """Tails the event stream once for this server: WebSocket clients and observers (the
+    metrics) all see what that one read returns."""
 
     def __init__(self, events: EventBus, block_ms: int = 1000) -> None:
         self.events = events
         self.block_ms = block_ms
         self.clients: set[Client] = set()
+        self.observers: list[Observer] = []
         self.position = "0-0"
         self._task: asyncio.Task[None] | None = None
 
@@ -105,6 +108,11 @@ class EventHub:
                 continue
             for entry_id, name, data in batch:
                 self.position = entry_id
+                for observe in self.observers:
+                    try:
+                        await observe(name, data)
+                    except Exception:  # a meter must not stop the live feed
+                        log.warning("event observer failed on %s", name, exc_info=True)
                 for client in list(self.clients):
                     if belongs_to(data, client.user):
                         client.offer(frame(entry_id, name, data))

@@ -6,9 +6,24 @@ rest, so /api/openapi.json describes every response from the same code that prod
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from bot.messages import Action
+
+
+def actions_json(actions: Iterable[Action]) -> list[dict[str, str]]:
+    """Buttons as the widget (or any DAW front end) gets them, on /api/chat and /ws alike."""
+    return [
+        {"label": a.label, "command": a.command, "generationId": a.generation_id} for a in actions
+    ]
+
+
+def public_files(files: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A result's files without their server paths: clients get titles, sizes and links."""
+    return [{k: v for k, v in f.items() if k != "path"} for f in files]
 
 
 class ChatRequest(BaseModel):

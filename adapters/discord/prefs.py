@@ -7,6 +7,7 @@ where neither the message nor the thread's last beat says otherwise.
 from __future__ import annotations
 
 from bot import keys
+from bot.connections import as_text
 from bot.services import Services
 
 FIELDS = ("duration", "quality", "format")
@@ -18,7 +19,7 @@ def _key(services: Services, user: str) -> str:
 
 async def load(services: Services, user: str) -> dict[str, str]:
     raw = await services.redis.hgetall(_key(services, user))
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 async def save(services: Services, user: str, values: dict[str, str]) -> dict[str, str]:
@@ -32,7 +33,3 @@ def describe(values: dict[str, str]) -> str:
     if not values:
         return "You have no defaults yet; BeatBot uses its own."
     return "Your defaults: " + ", ".join(f"{k} {values[k]}" for k in FIELDS if k in values) + "."
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
