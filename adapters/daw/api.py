@@ -31,7 +31,8 @@ from bot.requests import (
     friendly_validation_error,
 )
 from bot.services import Services
-from engine.audio_io import MIN_SECONDS, probe
+from bot.store import Upload
+from engine.audio_io import MIN_SECONDS, AudioInfo, probe
 from engine.errors import AudioInputError
 from engine.genres import GENRES
 
@@ -225,24 +226,10 @@ async def upload_file(request: web.Request) -> web.Response:
     part = await _file_part(request)
     upload = await svc.store.save_upload(part, part.filename or "upload")
     try:
-        info = await asyncio.to_thread(probe, upload.path)
-    except AudioInputError as exc:
-        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
-        raise HTTPProblem(415, str(exc)) from None
-    if info.duration < MIN_SECONDS:  # a header with (almost) no audio after it
-        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
-        raise HTTPProblem(
-            415,
-            f"{upload.original_name} has almost no audio in it ({info.duration:.2f} s); it may "
-            "be truncated or corrupt. Export it again and send the whole file.",
-        )
-    max_seconds = svc.settings.limits.max_upload_seconds
-    if info.duration > max_seconds:
-        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)
-        raise BadAudio(
-            f"{upload.original_name} is {info.duration / 60:.1f} minutes long; the limit is "
-            f"{max_seconds / 60:g} minutes."
-        )
+        info = await _audio_info(upload, svc.settings.limits.max_upload_seconds)
+    except BaseException:
+        await asyncio.to_thread(shutil.rmtree, upload.path.parent, True)  # keep nothing
+        raise
     return ok(
         {
             "fileId": upload.file_id,
@@ -252,6 +239,26 @@ async def upload_file(request: web.Request) -> web.Response:
         },
         status=201,
     )
+
+
+async def _audio_info(upload: Upload, max_seconds: float) -> AudioInfo:
+    """What the upload holds, or a sentence why it is no usable audio."""
+    try:
+        info = await asyncio.to_thread(probe, upload.path)
+    except AudioInputError as exc:
+        raise HTTPProblem(415, str(exc)) from None
+    if info.duration < MIN_SECONDS:  # a header with (almost) no audio after it
+        raise HTTPProblem(
+            415,
+            f"{upload.original_name} has almost no audio in it ({info.duration:.2f} s); it may "
+            "be truncated or corrupt. Export it again and send the whole file.",
+        )
+    if info.duration > max_seconds:
+        raise BadAudio(
+            f"{upload.original_name} is {info.duration / 60:.1f} minutes long; the limit is "
+            f"{max_seconds / 60:g} minutes."
+        )
+    return info
 
 
 async def _file_part(request: web.Request) -> BodyPartReader:
