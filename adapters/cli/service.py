@@ -148,13 +148,18 @@ def serve(
     asyncio.run(_serve(_links_follow(settings, host, port), host, port, with_worker=not no_worker))
 
 
+def _reachable_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the server (a wildcard bind means loopback)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}"
+
+
 def _links_follow(settings: Settings, host: str, port: int) -> Settings:
     """Signed links point at this server unless storage.public_url was set on purpose."""
     default = f"http://{settings.daw.host}:{settings.daw.port}"
     if settings.storage.public_url.rstrip("/") != default:
         return settings
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    storage = settings.storage.model_copy(update={"public_url": f"http://{shown}:{port}"})
+    storage = settings.storage.model_copy(update={"public_url": _reachable_url(host, port)})
     return settings.model_copy(update={"storage": storage})
 
 
@@ -171,14 +176,13 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
         app = create_app(services, token)
         chat_tasks = _start_chat_adapters(services, app, stop)
         runner = await run_site(app, host, port)
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         click.echo(
             f"BeatBot on http://{host}:{port} (Redis: {services.handle.describe()}, "
             f"worker: {'on' if with_worker else 'off'})"
         )
         if generated:
             click.echo("API token (kept in the data dir): set BEATBOT_API_TOKEN to choose one.")
-        click.echo(f"Widget: http://{shown}:{port}/?token={token}")
+        click.echo(f"Widget: {_reachable_url(host, port)}/?token={token}")
         await stop.wait()
         click.echo("shutting down: letting running jobs finish…")
         await asyncio.gather(*chat_tasks, return_exceptions=True)
