@@ -50,6 +50,14 @@ def actions_for(generation_id: str) -> tuple[Action, ...]:
     )
 
 
+async def queue_job(
+    svc: Services, job_type: JobType, data: dict[str, Any], user: str, origin: Origin
+) -> JobRecord:
+    """Count the request against the person's rate limit, then queue it."""
+    await svc.limits.check_rate(user)
+    return await svc.queue.enqueue(job_type, data, user_id=user, origin=origin)
+
+
 async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Origin) -> JobRecord:
     """Count the request, reserve its audio from today's quota and queue it; the
     reservation is given back if queueing fails, so an outage never costs a person quota."""
@@ -139,12 +147,12 @@ class Assistant:
         if message.attachments:
             file_id = message.attachments[0].file_id
             svc.store.path_for(file_id)  # NotFound with a sentence if the upload is gone
-            await svc.limits.check_rate(message.user)
-            record = await svc.queue.enqueue(
+            record = await queue_job(
+                svc,
                 JobType.STEMS,
                 {"audio_file_id": file_id, "stem_types": types},
-                user_id=message.user,
-                origin=message.origin,
+                message.user,
+                message.origin,
             )
             return JobAccepted(
                 record.job_id,
@@ -178,10 +186,7 @@ class Assistant:
             source = await self._target(message)
             data["generation_id"] = source.generation_id
             name = "that beat"
-        await svc.limits.check_rate(message.user)
-        record = await svc.queue.enqueue(
-            JobType.MASTER, data, user_id=message.user, origin=message.origin
-        )
+        record = await queue_job(svc, JobType.MASTER, data, message.user, message.origin)
         label = f"for {quality} ({target:g} LUFS)" if quality else f"to {target:g} LUFS"
         return JobAccepted(record.job_id, record.generation_id, f"Mastering {name} {label}…")
 
@@ -195,12 +200,12 @@ class Assistant:
         for attachment in message.attachments:
             svc.store.path_for(attachment.file_id)
         profile = intent.params.get("mix_profile") or svc.settings.engine.default_profile
-        await svc.limits.check_rate(message.user)
-        record = await svc.queue.enqueue(
+        record = await queue_job(
+            svc,
             JobType.MIX,
             {"track_ids": [a.file_id for a in message.attachments], "mix_profile": profile},
-            user_id=message.user,
-            origin=message.origin,
+            message.user,
+            message.origin,
         )
         return JobAccepted(
             record.job_id,

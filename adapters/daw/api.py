@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.daw.http import HTTPProblem, json_body, ok, user_of
 from adapters.daw.schemas import ChatRequest, actions_json, public_files
 from bot import work
-from bot.assistant import Assistant, queue_beat
+from bot.assistant import Assistant, queue_beat, queue_job
 from bot.errors import BadAudio, NotFound, UploadTooLarge
 from bot.jobs import JobRecord, JobState, JobType, Origin
 from bot.messages import Attachment, Message
@@ -125,10 +125,7 @@ async def _queue_on_uploads(
     user = user_of(request)
     for field, file_id in uploads:
         _upload_exists(svc, file_id, field)
-    await svc.limits.check_rate(user)
-    record = await svc.queue.enqueue(
-        job_type, data, user_id=user, origin=_origin(user, project_id or "")
-    )
+    record = await queue_job(svc, job_type, data, user, _origin(user, project_id or ""))
     return _queued(record, _QUEUED[job_type])
 
 
