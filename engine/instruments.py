@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 from cachetools import LRUCache, cached
+from pedalboard import HighpassFilter
 from scipy import signal
 
 from engine.errors import EngineInputError
@@ -116,8 +117,8 @@ def _envelope(
     return env
 
 
-def _finish(x: np.ndarray, sr: int, peak: float) -> np.ndarray:
-    """Fade the ends, scale to `peak`, float32, read-only."""
+def _finish(x: np.ndarray, sr: int, peak: float, highpass_hz: float = 0.0) -> np.ndarray:
+    """Fade the ends, scale to `peak`, high-pass (see `high_pass`), float32, read-only."""
     x = np.asarray(x, dtype=np.float64)
     fade = min(len(x) // 2, int(_FADE_S * sr))
     if fade:
@@ -127,8 +128,25 @@ def _finish(x: np.ndarray, sr: int, peak: float) -> np.ndarray:
     top = float(np.max(np.abs(x))) if len(x) else 0.0
     if top > 0:
         x *= min(peak, 1.0) / top
-    out = x.astype(np.float32)
+    out = high_pass(x.astype(np.float32), sr, highpass_hz)
     out.setflags(write=False)
+    return out
+
+
+HIGHPASS_TAIL_TAUS = 6.0  # the high-pass rings on after a sound ends; keep e^-6 of it
+
+
+def high_pass(x: np.ndarray, sr: int, hz: float) -> np.ndarray:
+    """`x` through the mix's first-order high-pass at `hz` (0 = unchanged), with the filter's
+    own tail kept and faded out. A stem is a sum of sounds and the filter is linear, so
+    filtering each cached sound once is the stem's high-pass, done for free on every beat."""
+    if not hz:
+        return x
+    tail = int(HIGHPASS_TAIL_TAUS * sr / (2.0 * np.pi * hz))
+    padded = np.concatenate([x, np.zeros(tail, dtype=np.float32)])
+    out = HighpassFilter(cutoff_frequency_hz=float(hz))(padded, sr, reset=True)
+    fade = min(len(out) // 2, max(1, tail // 2))
+    out[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return out
 
 
@@ -320,15 +338,26 @@ def drum_hit(
     tone: float = 0.5,
     seed: int = 0,
     tonic: int | None = None,
+    highpass_hz: float = 0.0,
 ) -> np.ndarray:
     """One drum hit, decay included: mono float32 peaking at `velocity` (read-only).
 
-    `tonic` (a pitch class, C = 0) tunes the kick and snare bodies to the song's key.
+    `tonic` (a pitch class, C = 0) tunes the kick and snare bodies to the song's key;
+    `highpass_hz` applies the mix's high-pass for the hit's stem (see `high_pass`).
     """
     _check(name, DRUMS, "drum")
     _check(kit, KITS, "drum kit")
     tonic = None if tonic is None or name not in _TUNED_DRUMS else int(tonic) % 12
-    return _drum(name, sr, kit, round(float(velocity), 3), round(float(tone), 2), int(seed), tonic)
+    return _drum(
+        name,
+        sr,
+        kit,
+        round(float(velocity), 3),
+        round(float(tone), 2),
+        int(seed),
+        tonic,
+        float(highpass_hz),
+    )
 
 
 _TUNED_DRUMS = ("kick", "snare")
@@ -347,13 +376,20 @@ def _nbytes(sound: np.ndarray) -> int:
 
 @cached(LRUCache(maxsize=DRUM_CACHE_BYTES, getsizeof=_nbytes))
 def _drum(
-    name: str, sr: int, kit: str, velocity: float, tone: float, seed: int, tonic: int | None
+    name: str,
+    sr: int,
+    kit: str,
+    velocity: float,
+    tone: float,
+    seed: int,
+    tonic: int | None,
+    highpass_hz: float,
 ) -> np.ndarray:
     # Harder hits are a little brighter, as real drums are.
     tone = min(1.0, tone + 0.15 * (velocity - 0.7))
     voice = _DRUM_VOICES[name]
     x = voice(sr, kit, tone, seed) if tonic is None else voice(sr, kit, tone, seed, tonic)
-    return _finish(x, sr, velocity)
+    return _finish(x, sr, velocity, highpass_hz)
 
 
 # --- pitched voices --------------------------------------------------------------------------
@@ -545,9 +581,11 @@ def note(
     glide_time: float = 0.08,
     mod_rate: float | None = None,
     seed: int = 0,
+    highpass_hz: float = 0.0,
 ) -> np.ndarray:
     """One note held for `duration` seconds, release tail included: mono float32 peaking at
-    `velocity` (read-only). `pitch` is a MIDI note number; `glide_from` slides into it."""
+    `velocity` (read-only). `pitch` is a MIDI note number; `glide_from` slides into it;
+    `highpass_hz` applies the mix's high-pass for the note's stem (see `high_pass`)."""
     _check(instrument, INSTRUMENTS, "instrument")
     if not (0 < duration <= 60) or not (0 <= pitch <= 127):
         raise EngineInputError(f"A {instrument} note needs a pitch 0-127 and 0-60 s length.")
@@ -562,6 +600,7 @@ def note(
         round(float(glide_time), 3),
         None if mod_rate is None else round(float(mod_rate), 3),
         int(seed),
+        float(highpass_hz),
     )
 
 
@@ -577,40 +616,81 @@ def _note(
     glide_time: float,
     mod_rate: float | None,
     seed: int,
+    highpass_hz: float,
 ) -> np.ndarray:
     voice, tail = _VOICES[instrument]
     n = int((duration + tail) * sr)
     f = _glide_curve(hz(pitch), n, sr, glide_from, glide_time)
-    return _finish(voice(f, n, sr, duration, brightness, mod_rate, seed), sr, velocity)
+    sound = voice(f, n, sr, duration, brightness, mod_rate, seed)
+    return _finish(sound, sr, velocity, highpass_hz)
 
 
 # --- textures --------------------------------------------------------------------------------
 
 
-def vinyl_crackle(duration: float, *, sr: int = 44100, seed: int = 0) -> np.ndarray:
-    """A record's hiss and crackle, stereo (n, 2), quiet (about -40 dBFS RMS)."""
+SURFACE_SECONDS = 8.0  # the record's hiss and rumble repeat after this long (cached)
+CLICKS_PER_SECOND = 9
+_CLICK_SECONDS = 0.004  # a pop: a band-passed impulse that rings this long
+
+
+@lru_cache(maxsize=4)
+def _vinyl_surface(sr: int, highpass_hz: float) -> np.ndarray:
+    """SURFACE_SECONDS of stereo surface noise: band-passed hiss on each side, shared rumble.
+    It loops, so it is high-passed twice round and the second lap kept: no seam at the wrap."""
+    n = int(SURFACE_SECONDS * sr)
+    rng = np.random.default_rng(33)
+    hiss = [_filter(rng.standard_normal(n), "bandpass", (800.0, 7000.0), sr) * 0.004 for _ in "LR"]
+    rumble = _filter(rng.standard_normal(n), "lowpass", 60.0, sr) * 0.01
+    surface = (np.stack(hiss, axis=1) + rumble[:, None]).astype(np.float32)
+    if highpass_hz:
+        laps = np.concatenate([surface, surface])
+        filtered = HighpassFilter(cutoff_frequency_hz=float(highpass_hz))(laps, sr, reset=True)
+        surface = np.ascontiguousarray(filtered[n:])
+    surface.setflags(write=False)
+    return surface
+
+
+@lru_cache(maxsize=4)
+def _click_kernel(sr: int, highpass_hz: float) -> np.ndarray:
+    impulse = np.zeros(max(8, int(_CLICK_SECONDS * sr)))
+    impulse[0] = 1.0
+    click = _filter(impulse, "bandpass", (1000.0, 9000.0), sr).astype(np.float32)
+    return high_pass(click, sr, highpass_hz)
+
+
+def vinyl_crackle(
+    duration: float, *, sr: int = 44100, seed: int = 0, highpass_hz: float = 0.0
+) -> np.ndarray:
+    """A record's hiss and crackle, stereo (n, 2), quiet (about -40 dBFS RMS).
+
+    The surface noise is rendered once and played from a seed's own place on the record (so
+    it costs nothing per beat); the pops land at the seed's own random times.
+    """
     n = int(duration * sr)
     rng = np.random.default_rng(seed)
-    out = np.zeros((n, 2), dtype=np.float64)
+    surface = _vinyl_surface(sr, float(highpass_hz))
+    start = int(rng.integers(0, len(surface)))
+    out = np.resize(np.roll(surface, -start, axis=0), (n, 2))
+    kernel = _click_kernel(sr, float(highpass_hz))
+    count = int(duration * CLICKS_PER_SECOND)
     for channel in range(2):
-        hiss = _filter(rng.standard_normal(n), "bandpass", (800.0, 7000.0), sr) * 0.004
-        clicks = np.zeros(n)
-        count = int(duration * 9)  # a handful of pops per second
-        where = rng.integers(0, max(1, n - 64), count)
-        clicks[where] = rng.uniform(0.05, 0.35, count) * rng.choice((-1.0, 1.0), count)
-        clicks = _filter(clicks, "bandpass", (1000.0, 9000.0), sr)
-        out[:, channel] = hiss + clicks
-    rumble = _filter(rng.standard_normal(n), "lowpass", 60.0, sr) * 0.01
-    out += rumble[:, None]
-    return out.astype(np.float32)
+        where = rng.integers(0, max(1, n - len(kernel)), count)
+        sizes = rng.uniform(0.05, 0.35, count) * rng.choice((-1.0, 1.0), count)
+        for at, size in zip(where, sizes, strict=True):
+            piece = out[at : at + len(kernel), channel]
+            piece += np.float32(size) * kernel[: len(piece)]
+    return out
 
 
-def noise_riser(duration: float, *, sr: int = 44100, seed: int = 0) -> np.ndarray:
-    """An EDM build: noise that opens from dark to bright and swells, mono."""
+@lru_cache(maxsize=16)  # a beat's builds share their length, and beats share their tempo
+def noise_riser(
+    duration: float, *, sr: int = 44100, seed: int = 0, highpass_hz: float = 0.0
+) -> np.ndarray:
+    """An EDM build: noise that opens from dark to bright and swells, mono (read-only)."""
     n = int(duration * sr)
     t = _time(n, sr) / max(duration, 1e-3)
     noise = _noise(n, seed)
     dark = _filter(noise, "lowpass", 600.0, sr)
     bright = _filter(noise, "highpass", 2500.0, sr)
     x = (dark + (bright - dark) * t**2) * (0.05 + 0.95 * t**2)
-    return _finish(x, sr, 0.9).copy()
+    return _finish(x, sr, 0.9, highpass_hz)

@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage, signal
 
+from engine.dynamics import apply_gain, hop_reduce, release
 from engine.errors import AudioInputError, EngineInputError
 from engine.loudness import (
     Loudness,
     as_frames,
+    band_limited,
     gated_lufs,
+    interpolation_gain,
     k_weighted_power,
     loudness_range,
     measure,
-    running_sum,
     true_peak_envelope,
 )
 
@@ -45,7 +46,6 @@ HOP = 16  # control-rate decimation for limiter gains (0.36 ms at 44.1 kHz)
 COMP_HOP = 64  # the glue compressor moves slowly; a coarser control rate is plenty
 SILENCE_LUFS = -70.0
 MIN_SECONDS = 0.5  # loudness gating needs a few 400 ms blocks
-BAND_LIMIT_HZ = 20000.0
 TRANSIENT_MAX_DB = 8.0  # the most the transient stage takes off a peak
 TRANSIENT_FRACTION = 0.6  # its share of the peak reduction; the limiter does the rest
 TRANSIENT_RELEASE = 600.0  # dB/s: recovers 4 dB in under 7 ms, like a soft clipper
@@ -87,32 +87,8 @@ def _check_targets(lufs: float, ceiling: float) -> None:
         )
 
 
-@lru_cache(maxsize=8)
-def _band_limit_taps(sr: int) -> np.ndarray:
-    cutoff = min(BAND_LIMIT_HZ, 0.45 * sr)
-    return signal.firwin(101, cutoff, fs=sr, window=("kaiser", 8.0)).astype(np.float32)
-
-
-def band_limit(x: np.ndarray, sr: int) -> np.ndarray:
-    """Linear-phase low-pass at 20 kHz (inaudible). Energy right at Nyquist makes the true
-    peak ill-defined: meters with different interpolators disagree by up to 1 dB there, so a
-    master has none, and every meter (ours, ffmpeg's, a DAC's) reads the same peak."""
-    taps = _band_limit_taps(sr)
-    out = np.empty_like(x)
-    for c in range(x.shape[1]):
-        out[:, c] = signal.oaconvolve(x[:, c], taps, mode="same")
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Gain computers (all in dB at a control rate)
-
-
-def _release(gain_db: np.ndarray, rate_db: float) -> np.ndarray:
-    """Gain may fall at once but rise by at most `rate_db` per step:
-    out[n] = min_k<=n (gain[k] + rate*(n-k)), vectorised with a running minimum."""
-    ramp = rate_db * np.arange(len(gain_db), dtype=np.float64)
-    return np.minimum.accumulate(gain_db - ramp) + ramp
 
 
 def _limiter_gain(
@@ -135,7 +111,7 @@ def _limiter_gain(
     need[loud] = -over
     radius = attack + 1  # +1: interpolation between control points stays covered
     held = ndimage.minimum_filter1d(need, 2 * radius + 1, mode="nearest")
-    released = _release(held, release_db)
+    released = release(held, release_db)
     return ndimage.uniform_filter1d(released, attack + 1, mode="nearest")
 
 
@@ -152,19 +128,7 @@ def _compressor_gain(
         np.where(over >= knee / 2.0, slope * over, slope * (over + knee / 2.0) ** 2 / (2.0 * knee)),
     )
     held = ndimage.minimum_filter1d(gr, 2 * attack + 1, mode="nearest")
-    return ndimage.uniform_filter1d(_release(held, rel), 2 * attack + 1, mode="nearest")
-
-
-def _hop_reduce(values: np.ndarray, hop: int, op: np.ufunc) -> np.ndarray:
-    return op.reduceat(values, np.arange(0, len(values), hop))
-
-
-def _to_samples(control_db: np.ndarray, hop: int, n: int) -> np.ndarray:
-    """Linear gain per sample from dB gains at control points 0, hop, 2*hop, ..."""
-    g = 10.0 ** (control_db / 20.0)
-    nxt = np.append(g[1:], g[-1])
-    frac = np.arange(hop) / hop
-    return (g[:, None] * (1.0 - frac) + nxt[:, None] * frac).reshape(-1)[:n]
+    return ndimage.uniform_filter1d(release(held, rel), 2 * attack + 1, mode="nearest")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,18 +148,15 @@ class _Analysis:
     before: Loudness
 
 
-def _analyse(x: np.ndarray, sr: int, power: np.ndarray, floor: float) -> _Analysis:
+def _analyse(x: np.ndarray, sr: int, power: np.ndarray, envelope: np.ndarray) -> _Analysis:
     sample_peak = float(np.abs(x).max())
-    # Exact wherever a peak could reach the limiter, and wherever it could be the maximum.
-    envelope = true_peak_envelope(x, floor=min(floor, sample_peak))
-    csum = running_sum(power)
     before = Loudness(
-        lufs=gated_lufs(power, sr, csum),
-        lra=loudness_range(power, sr, csum),
+        lufs=gated_lufs(power, sr),
+        lra=loudness_range(power, sr),
         true_peak=_db(float(envelope.max())),
         sample_peak=_db(sample_peak),
     )
-    comp_power = _hop_reduce(power, COMP_HOP, np.add) / COMP_HOP
+    comp_power = hop_reduce(power, COMP_HOP, np.add) / COMP_HOP
     window = max(1, round(0.05 * sr / COMP_HOP))
     smoothed = ndimage.uniform_filter1d(comp_power, window, mode="nearest")
     with np.errstate(divide="ignore"):
@@ -203,9 +164,9 @@ def _analyse(x: np.ndarray, sr: int, power: np.ndarray, floor: float) -> _Analys
     return _Analysis(
         n=len(x),
         sr=sr,
-        power_hop=_hop_reduce(power, HOP, np.add) / HOP,
+        power_hop=hop_reduce(power, HOP, np.add) / HOP,
         envelope=envelope,
-        peak_hop=_hop_reduce(envelope, HOP, np.maximum),
+        peak_hop=hop_reduce(envelope, HOP, np.maximum),
         level_comp=level,
         before=before,
     )
@@ -314,26 +275,50 @@ def _solve_gain(a: _Analysis, plan: _Plan, aim: float, start: float) -> tuple[np
     return curve, g1
 
 
+def _output_bound(a: _Analysis, curve_db: np.ndarray) -> np.ndarray:
+    """Per sample, an upper bound of the true peak of input x gain (gain `curve_db` at HOP).
+
+    Where the gain holds still, the output's inter-sample peak is the input's times the gain;
+    where it moves, by at most the input's level x how far the gain moves within the
+    interpolator's reach (12 samples, inside one HOP either side) x the interpolator's
+    gain. So the output is oversampled only where it can come near the line: at a
+    streaming target that is one stretch in ten.
+    """
+    g = 10.0 ** (curve_db / 20.0)
+    pairs = np.maximum(g, np.append(g[1:], g[-1]))  # the largest gain within each hop
+    env = a.peak_hop
+
+    def around(v: np.ndarray, op: np.ufunc) -> np.ndarray:  # over the hop and its neighbours
+        out = v.copy()
+        op(out[1:], v[:-1], out=out[1:])
+        op(out[:-1], v[1:], out=out[:-1])
+        return out
+
+    moved = around(pairs, np.maximum) - around(np.minimum(g, np.append(g[1:], g[-1])), np.minimum)
+    bound = pairs * env + around(env, np.maximum) * moved * interpolation_gain()
+    return np.repeat(bound * (1.0 + 1e-4), HOP)[: a.n]  # 1e-4: float32 rounding of x * gain
+
+
 def _measure_output(
-    y: np.ndarray, sr: int, threshold_db: float, power: np.ndarray, csum: np.ndarray
+    y: np.ndarray,
+    sr: int,
+    threshold_db: float,
+    power: np.ndarray,
+    bound: np.ndarray | None = None,
 ) -> tuple[Loudness, np.ndarray]:
     """The output's meters, and its oversampled envelope (exact from 1 dB under the line)."""
     sample_peak = float(np.abs(y).max())
     floor = min(10.0 ** ((threshold_db - 1.0) / 20.0), sample_peak)
-    envelope = true_peak_envelope(y, floor=floor)
+    envelope = true_peak_envelope(y, floor=floor, bound=bound)
     return (
         Loudness(
-            lufs=gated_lufs(power, sr, csum),
-            lra=loudness_range(power, sr, csum),
+            lufs=gated_lufs(power, sr),
+            lra=loudness_range(power, sr),
             true_peak=_db(float(envelope.max())),
             sample_peak=_db(sample_peak),
         ),
         envelope,
     )
-
-
-def _apply(x: np.ndarray, gain: np.ndarray) -> np.ndarray:
-    return (x * gain.astype(np.float32)[:, None]).astype(np.float32, copy=False)
 
 
 def master_to(audio: np.ndarray, sr: int, lufs: float, *, ceiling: float = -1.0) -> MasterResult:
@@ -350,35 +335,31 @@ def master_to(audio: np.ndarray, sr: int, lufs: float, *, ceiling: float = -1.0)
             f"The track is only {len(x) / sr:.2f} s long; mastering needs at least "
             f"{MIN_SECONDS:g} s of audio."
         )
-    x = band_limit(x, sr)  # before any measuring: this is the signal we deliver
+    x, envelope = band_limited(x, sr)  # before any measuring: this is the signal we deliver
     threshold_db = ceiling - MARGIN_DB
-    # The loudest useful input gain decides where the oversampled envelope must be exact.
     pre = k_weighted_power(x, sr)
     lufs_in = gated_lufs(pre, sr)
     if not math.isfinite(lufs_in) or lufs_in < SILENCE_LUFS:
         raise AudioInputError(SILENT_TRACK)
-    max_gain_db = lufs - lufs_in + 6.0
-    floor = 10.0 ** ((threshold_db - max_gain_db - 6.0) / 20.0)
-    a = _analyse(x, sr, pre, floor)
+    a = _analyse(x, sr, pre, envelope)
     plan = _plan(a, lufs, ceiling)
 
     aim = lufs
     start = lufs - a.before.lufs
     for _ in range(3):
         curve, start = _solve_gain(a, plan, aim, start)
-        y = _apply(x, _to_samples(curve, HOP, a.n))
+        y = apply_gain(x, curve, HOP)
         power = k_weighted_power(y, sr)  # loudness first: the true peak only once, at the end
-        csum = running_sum(power)
-        miss = gated_lufs(power, sr, csum) - lufs
+        miss = gated_lufs(power, sr) - lufs
         if abs(miss) <= 0.1:
             break
         aim -= miss  # the model's bias is steady: correct the aim and solve again
-    after, envelope = _measure_output(y, sr, threshold_db, power, csum)
+    after, envelope = _measure_output(y, sr, threshold_db, power, _output_bound(a, curve))
     # Verify the true peak on the real output; tighten locally where the model was optimistic.
     if after.true_peak > ceiling - 0.1:
         y = _hold_ceiling(y, envelope, threshold_db, sr)
         power = k_weighted_power(y, sr)
-        after, _ = _measure_output(y, sr, threshold_db, power, running_sum(power))
+        after, _ = _measure_output(y, sr, threshold_db, power)
     return MasterResult(audio=y, before=a.before, after=after)
 
 
@@ -390,12 +371,12 @@ def _hold_ceiling(y: np.ndarray, envelope: np.ndarray, line_db: float, sr: int) 
         if float(envelope.max()) <= line * 10.0 ** (0.1 / 20.0):
             break
         fix = _limiter_gain(
-            _hop_reduce(envelope, HOP, np.maximum),
+            hop_reduce(envelope, HOP, np.maximum),
             line * 10.0 ** (-0.05 * (attempt + 1) / 20.0),
             attack=max(1, round(0.0015 * sr / HOP)),
             release_db=LIMITER_RELEASE * HOP / sr,
         )
-        y = _apply(y, _to_samples(fix, HOP, len(y)))
+        y = apply_gain(y, fix, HOP)
         envelope = true_peak_envelope(y, floor=min(line * 0.7, float(np.abs(y).max())))
     return y
 
@@ -404,13 +385,10 @@ def limit_true_peak(audio: np.ndarray, sr: int, ceiling: float = -1.0) -> np.nda
     """Hold the true peak of `audio` at or under `ceiling` dBTP (less MARGIN_DB) with the
     look-ahead limiter alone: no loudness target. Audio already under the line is returned
     unchanged. Used to make room for lossy encoders' overshoot."""
-    x = band_limit(as_frames(audio), sr)
-    line_db = ceiling - MARGIN_DB
-    peak = float(np.abs(x).max())
-    if peak == 0.0:
+    x, envelope = band_limited(as_frames(audio), sr)
+    if float(np.abs(x).max()) == 0.0:
         return x
-    envelope = true_peak_envelope(x, floor=min(10.0 ** ((line_db - 1.0) / 20.0), peak))
-    return _hold_ceiling(x, envelope, line_db, sr)
+    return _hold_ceiling(x, envelope, ceiling - MARGIN_DB, sr)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,21 +13,19 @@ from functools import lru_cache
 
 import numpy as np
 from pedalboard import (
-    Compressor,
-    Delay,
     Distortion,
-    Gain,
     HighpassFilter,
     HighShelfFilter,
     LowShelfFilter,
     PeakFilter,
     Pedalboard,
-    Reverb,
 )
 from scipy import signal
 
+from engine.dynamics import compress
 from engine.errors import EngineInputError
 from engine.loudness import integrated_lufs, true_peak
+from engine.sends import add_reverb, echo
 
 PROFILES: tuple[str, ...] = ("balanced", "bass-heavy", "bright", "warm")
 ROLES: tuple[str, ...] = (
@@ -108,6 +106,11 @@ class AutoMixResult:
     gains_db: list[float]
 
 
+def highpass_hz(role: str) -> float:
+    """The high-pass a stem of this role gets (render applies it to each cached sound)."""
+    return float(_ROLES.get(role, _ROLES["other"]).highpass_hz)
+
+
 def check_profile(profile: str) -> Profile:
     try:
         return _PROFILES[profile]
@@ -117,45 +120,80 @@ def check_profile(profile: str) -> Profile:
         ) from None
 
 
+@dataclass(frozen=True)
+class Chain:
+    """One stem's processing, in order: filters, compressor, drive, echo, reverb send."""
+
+    filters: Pedalboard | None  # high-pass and the profile's EQ (linear, pedalboard's IIRs)
+    role: Role
+    drive_db: float  # soft saturation after the compressor (0 = clean)
+    echo_seconds: float  # dotted-eighth echo time (0 = none)
+    reverb: float  # wet level of the reverb send (0 = dry)
+
+    @property
+    def gain_db(self) -> float:
+        """The fader: the role's gain, less what the drive adds (colour, not loudness)."""
+        return self.role.gain_db - self.drive_db * 0.8
+
+
 @lru_cache(maxsize=128)
-def _stem_board(role_name: str, profile_name: str, sr: int, bpm: float | None) -> Pedalboard:
+def _stem_chain(role_name: str, profile_name: str, bpm: float | None, high_passed: bool) -> Chain:
     role, profile = _ROLES[role_name], _PROFILES[profile_name]
-    plugins: list[object] = [HighpassFilter(cutoff_frequency_hz=role.highpass_hz)]
+    filters: list[object] = []
+    if not high_passed:
+        filters.append(HighpassFilter(cutoff_frequency_hz=role.highpass_hz))
     if role.carries_bass and profile.low_db:
-        plugins.append(LowShelfFilter(cutoff_frequency_hz=120, gain_db=profile.low_db, q=0.7))
+        filters.append(LowShelfFilter(cutoff_frequency_hz=120, gain_db=profile.low_db, q=0.7))
     if (not role.carries_bass or role_name == "drums") and profile.high_db:
-        plugins.append(HighShelfFilter(cutoff_frequency_hz=6000, gain_db=profile.high_db))
+        filters.append(HighShelfFilter(cutoff_frequency_hz=6000, gain_db=profile.high_db))
     if role_name in ("chords", "melody", "vocals") and profile.presence_db:
-        plugins.append(PeakFilter(cutoff_frequency_hz=3000, gain_db=profile.presence_db, q=0.9))
-    plugins.append(
-        Compressor(
-            threshold_db=role.threshold_db,
-            ratio=role.ratio,
-            attack_ms=role.attack_ms,
-            release_ms=role.release_ms,
-        )
+        filters.append(PeakFilter(cutoff_frequency_hz=3000, gain_db=profile.presence_db, q=0.9))
+    drive = profile.drive_db if role_name in ("bass", "drums", "kick") else 0.0
+    return Chain(
+        filters=Pedalboard(filters) if filters else None,
+        role=role,
+        drive_db=drive,
+        echo_seconds=0.75 * 60.0 / bpm if role_name == "melody" and bpm else 0.0,
+        reverb=role.reverb * profile.space,
     )
-    if profile.drive_db and role_name in ("bass", "drums", "kick"):
-        # Drive then pull the level back: colour, not loudness.
-        plugins += [Distortion(drive_db=profile.drive_db), Gain(gain_db=-profile.drive_db * 0.8)]
-    if role_name == "melody" and bpm:
-        # A dotted-eighth echo, tucked under the dry signal.
-        plugins.append(Delay(delay_seconds=0.75 * 60.0 / bpm, feedback=0.25, mix=0.12))
-    wet = role.reverb * profile.space
-    if wet > 0:
-        plugins.append(Reverb(room_size=0.45, damping=0.6, wet_level=wet, dry_level=1.0, width=0.9))
-    plugins.append(Gain(gain_db=role.gain_db))
-    return Pedalboard(plugins)
 
 
-def _process(audio: np.ndarray, board: Pedalboard, sr: int) -> np.ndarray:
-    board.reset()  # a cached board must not carry a previous stem's reverb tail
-    if np.array_equal(audio[:, 0], audio[:, 1]):
-        # A centred stem (kick, bass, snare) is mono in stereo clothes: process it once.
-        mono = board(np.ascontiguousarray(audio[:, 0], dtype=np.float32), sr, reset=True)
-        return np.repeat(np.asarray(mono, dtype=np.float32).reshape(-1, 1), 2, axis=1)
-    frames = np.ascontiguousarray(audio.T, dtype=np.float32)
-    return np.ascontiguousarray(board(frames, sr, reset=True).T, dtype=np.float32)
+def _through(board: Pedalboard, audio: np.ndarray, sr: int) -> np.ndarray:
+    """(frames, channels) audio through a pedalboard, same layout back (no transposes)."""
+    if audio.shape[1] == 1:
+        return board(np.ascontiguousarray(audio[:, 0]), sr, reset=True)[:, None]
+    return board(np.ascontiguousarray(audio), sr, reset=True)
+
+
+def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
+    """One stereo stem through its chain; the reverb return is part of the processed stem."""
+    # A centred stem (kick, bass, snare) is mono in stereo clothes: process it once.
+    x = audio[:, :1] if np.array_equal(audio[:, 0], audio[:, 1]) else audio
+    if chain.filters is not None:
+        x = _through(chain.filters, x, sr)
+    role = chain.role
+    x = compress(
+        x,
+        sr,
+        threshold_db=role.threshold_db,
+        ratio=role.ratio,
+        attack_ms=role.attack_ms,
+        release_ms=role.release_ms,
+        makeup_db=0.0 if chain.drive_db else chain.gain_db,
+    )
+    if chain.drive_db:
+        x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))
+    if chain.echo_seconds:
+        x = echo(x, round(chain.echo_seconds * sr), feedback=0.25, mix=0.12)
+    out = np.repeat(x, 2, axis=1) if x.shape[1] == 1 else x
+    if chain.reverb > 0:
+        add_reverb(out, x, sr, wet=chain.reverb)
+    return out.astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=8)
+def _drive(drive_db: float) -> Pedalboard:
+    return Pedalboard([Distortion(drive_db=drive_db)])
 
 
 def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
@@ -175,8 +213,10 @@ def mix_stems(
     profile: str = "balanced",
     roles: Mapping[str, str] | None = None,
     bpm: float | None = None,
+    high_passed: bool = False,
 ) -> MixResult:
-    """Process each stem for its role under the profile; the mix is their exact sum."""
+    """Process each stem for its role under the profile; the mix is their exact sum.
+    `high_passed`: the stems already carry their role's high-pass (a rendered beat's do)."""
     check_profile(profile)
     if not stems:
         raise EngineInputError("There is nothing to mix: no stems were given.")
@@ -191,7 +231,7 @@ def mix_stems(
         if not np.any(stereo):
             processed[name] = stereo.copy()
             continue
-        processed[name] = _process(stereo, _stem_board(role, profile, sr, bpm), sr)
+        processed[name] = _process(stereo, _stem_chain(role, profile, bpm, high_passed), sr)
     mix = np.zeros((length, 2), dtype=np.float32)
     for audio in processed.values():
         mix += audio
@@ -199,26 +239,31 @@ def mix_stems(
 
 
 @lru_cache(maxsize=16)
-def _bus_board(profile_name: str) -> Pedalboard:
+def _bus_filters(profile_name: str) -> Pedalboard | None:
     profile = _PROFILES[profile_name]
-    return Pedalboard(
-        [
-            LowShelfFilter(cutoff_frequency_hz=90, gain_db=profile.low_db * 0.4, q=0.7),
-            HighShelfFilter(cutoff_frequency_hz=8000, gain_db=profile.high_db * 0.4),
-            Compressor(
-                threshold_db=profile.bus_threshold_db,
-                ratio=profile.bus_ratio,
-                attack_ms=30,
-                release_ms=200,
-            ),
-        ]
-    )
+    filters: list[object] = []
+    if profile.low_db:
+        filters.append(LowShelfFilter(cutoff_frequency_hz=90, gain_db=profile.low_db * 0.4, q=0.7))
+    if profile.high_db:
+        filters.append(HighShelfFilter(cutoff_frequency_hz=8000, gain_db=profile.high_db * 0.4))
+    return Pedalboard(filters) if filters else None
 
 
 def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
     """The profile's tone and glue compression on the summed mix."""
-    check_profile(profile)
-    return _process(_stereo(audio, "mix"), _bus_board(profile), sr)
+    settings = check_profile(profile)
+    x = _stereo(audio, "mix")
+    filters = _bus_filters(profile)
+    if filters is not None:
+        x = _through(filters, x, sr)
+    return compress(
+        x,
+        sr,
+        threshold_db=settings.bus_threshold_db,
+        ratio=settings.bus_ratio,
+        attack_ms=30.0,
+        release_ms=200.0,
+    ).astype(np.float32, copy=False)
 
 
 # --- auto-mix of user tracks ---------------------------------------------------------------

@@ -92,15 +92,14 @@ def render_stage(
 def mix_stage(
     stems: dict[str, np.ndarray], sr: int, profile: str, bpm: float | None = None
 ) -> MixResult:
-    """The profile's per-stem mix; stems and mix scaled together to leave headroom."""
-    result = mix_stems(stems, sr, profile, bpm=bpm)
+    """The profile's per-stem mix of rendered stems (which arrive high-passed: render
+    filters each cached sound); stems and mix scaled together to leave headroom."""
+    result = mix_stems(stems, sr, profile, bpm=bpm, high_passed=True)
     peak = float(np.max(np.abs(result.mix))) if result.mix.size else 0.0
     if peak > 0:
         scale = np.float32(10.0 ** (PREMASTER_PEAK_DBFS / 20.0) / peak)
-        processed = {name: audio * scale for name, audio in result.stems.items()}
-        # Re-sum rather than scale the mix, so the stems add up to it exactly.
-        mix = _sum(processed.values(), result.mix.shape)
-        result = MixResult(stems=processed, mix=mix)
+        for audio in (*result.stems.values(), result.mix):
+            audio *= scale  # in place: the processed stems are this mix's own arrays
     return result
 
 

@@ -13,6 +13,7 @@ few hundred distinct renders.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,8 @@ from scipy.linalg import blas
 
 from engine import instruments
 from engine.compose import STEM_NAMES, Arrangement, Track
+from engine.dynamics import scale_frames
+from engine.mix import highpass_hz
 
 # Drum-stem groups in render order (so progress can name what it is doing).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -92,9 +95,9 @@ def render(
         _apply_sidechain(stems, arrangement, sr, frames, wrap)
     if not wrap:
         fade = min(frames, int(END_FADE_SECONDS * sr))
-        ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+        ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
         for audio in stems.values():
-            audio[frames - fade :] *= ramp
+            scale_frames(audio[frames - fade :], ramp, out=audio[frames - fade :])
     return stems
 
 
@@ -131,8 +134,8 @@ def balance(stems: dict[str, np.ndarray], genre: str, sr: int) -> None:
 
 def _pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan law, normalised so the centre is unity on both sides."""
-    angle = (np.clip(pan, -1.0, 1.0) + 1.0) * np.pi / 4.0
-    return float(np.cos(angle) * np.sqrt(2.0)), float(np.sin(angle) * np.sqrt(2.0))
+    angle = (min(1.0, max(-1.0, pan)) + 1.0) * math.pi / 4.0  # math: called once per note
+    return math.cos(angle) * math.sqrt(2.0), math.sin(angle) * math.sqrt(2.0)
 
 
 def _velocity_layer(velocity: float) -> tuple[float, float]:
@@ -159,6 +162,7 @@ def _render_track(
         _render_fx(track, arrangement, sr, frames, wrap, stem.reshape(-1), gain)
         return
     spb = arrangement.beat_seconds
+    highpass = highpass_hz(track.stem)  # the mix's, applied to each cached sound
     # Pitched tracks with width spread their notes by pitch; everything else sits at `pan`.
     spread = track.kind == "pitched" and track.width > 0 and bool(track.events)
     centre = float(np.median([e.pitch for e in track.events])) if spread else 0.0
@@ -181,6 +185,7 @@ def _render_track(
                 tone=tone,
                 seed=variant,
                 tonic=arrangement.key.tonic,
+                highpass_hz=highpass,
             )
         else:
             lfo = event.lfo_per_beat / spb if event.lfo_per_beat else None
@@ -193,10 +198,11 @@ def _render_track(
                 brightness=track.brightness,
                 glide_from=event.glide_from,
                 mod_rate=lfo,
+                highpass_hz=highpass,
             )
         pan = track.pan
         if spread:
-            pan = float(np.clip(track.width * (event.pitch - centre) / 12.0, -1.0, 1.0))
+            pan = track.width * (float(event.pitch) - centre) / 12.0  # clamped by the pan law
         left, right = _pan_gains(pan)
         start = round(event.time * spb * sr)
         _add(flat, sound, rest * gain * left, rest * gain * right, start, frames, wrap)
@@ -246,14 +252,19 @@ def _render_fx(
         amount = gain * event.velocity
         if track.instrument == "vinyl":
             crackle = np.asarray(
-                instruments.vinyl_crackle(seconds, sr=sr, seed=arrangement.seed), np.float32
+                instruments.vinyl_crackle(
+                    seconds, sr=sr, seed=arrangement.seed, highpass_hz=highpass_hz(track.stem)
+                ),
+                np.float32,
             )
             for channel in range(2):
                 side = (amount, 0.0) if channel == 0 else (0.0, amount)
                 _add(flat, crackle[:, channel], *side, start, frames, wrap)
         else:  # riser: two decorrelated noise sweeps make it wide
             for channel in range(2):
-                sweep = instruments.noise_riser(seconds, sr=sr, seed=2 * index + channel)
+                sweep = instruments.noise_riser(
+                    seconds, sr=sr, seed=2 * index + channel, highpass_hz=highpass_hz(track.stem)
+                )
                 side = (amount, 0.0) if channel == 0 else (0.0, amount)
                 _add(flat, sweep, *side, start, frames, wrap)
 
@@ -287,4 +298,4 @@ def _apply_sidechain(
     env = sidechain_envelope(arrangement, sr, frames, wrap=wrap)
     for stem, amount in SIDECHAIN_AMOUNT.items():
         depth = np.float32(arrangement.sidechain * amount)
-        stems[stem] *= (1.0 - depth * env)[:, None]
+        scale_frames(stems[stem], 1.0 - depth * env, out=stems[stem])
