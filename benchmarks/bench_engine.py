@@ -64,7 +64,10 @@ def _full_job(spec: object, seed: int, folder: Path) -> tuple[float, float]:
 
 
 def measure(quick: bool) -> list[Measure]:
+    from bot.allocator import keep_freed_memory
+
     pinned = pin_to_one_core()
+    keep_freed_memory()  # as the worker's render processes do
     from engine.compose import BeatSpec
     from engine.genres import GENRES
 
@@ -100,7 +103,7 @@ def measure(quick: bool) -> list[Measure]:
             total_audio / total_time,
             "x realtime",
             TARGET,
-            note=f"goal 300x; best of {takes} after a warm-up; {pinned}",
+            note=f"goal 300x; best of {takes} after a warm-up; {pinned}; allocator as in workers",
         ),
     )
     spec = BeatSpec("trap", 140, "Cm", "dark", SECONDS)

@@ -32,7 +32,10 @@ def _best(func: Callable[[], object], runs: int) -> float:
 
 
 def measure(quick: bool) -> list[Measure]:
+    from bot.allocator import keep_freed_memory
+
     pinned = pin_to_one_core()
+    keep_freed_memory()  # as the worker's render processes do
     from engine.audio_io import write_audio
     from engine.loudness import measure as loudness
     from engine.master import PRESETS, master_to

@@ -8,8 +8,6 @@ queue; the parent turns those into progress events between stages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import importlib
 import logging
 import multiprocessing
@@ -22,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from bot.allocator import give_memory_back, keep_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def _exit_with_parent() -> None:
 def _warm_up(modules: tuple[str, ...]) -> None:
     """Import the engine once per child so the first job doesn't pay for it."""
     _exit_with_parent()
+    keep_freed_memory()
     for name in modules:
         importlib.import_module(name)
 
@@ -63,15 +64,7 @@ def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) ->
     try:
         return fn(*args, progress=report)
     finally:
-        _give_memory_back()
-
-
-def _give_memory_back() -> None:
-    """Return freed heap to the OS after a job. A render allocates hundreds of MiB of
-    short-lived arrays; glibc keeps them mapped, so a long-lived child's RSS otherwise
-    ratchets up to the largest job it ever ran (seen in the 30-minute soak)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        give_memory_back()  # a long-lived child stays the size of one job
 
 
 class RenderPool:

@@ -39,18 +39,23 @@ def to_samples(control_db: np.ndarray, hop: int, n: int) -> np.ndarray:
 
 
 def scale_frames(audio: np.ndarray, gain: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(frames, channels) audio times a per-frame gain, into `out` (may be `audio` itself).
+    """(frames, channels) audio times a per-frame gain, into `out` (may be `audio` itself; may
+    have two channels for mono audio, which then lands centred in both).
     Column by column: numpy broadcasts a (frames, 1) gain over rows ~4x slower."""
     if out is None:
         out = np.empty_like(audio, dtype=np.float32)
-    for channel in range(audio.shape[1]):
-        np.multiply(audio[:, channel], gain, out=out[:, channel])
+    for channel in range(out.shape[1]):
+        np.multiply(audio[:, min(channel, audio.shape[1] - 1)], gain, out=out[:, channel])
     return out
 
 
-def apply_gain(audio: np.ndarray, control_db: np.ndarray, hop: int) -> np.ndarray:
-    """(frames, channels) audio times the gain curve given in dB at control points."""
-    return scale_frames(audio, to_samples(control_db, hop, len(audio)))
+def apply_gain(
+    audio: np.ndarray, control_db: np.ndarray, hop: int, channels: int | None = None
+) -> np.ndarray:
+    """(frames, channels) audio times the gain curve given in dB at control points;
+    `channels=2` widens mono audio to centred stereo on the way."""
+    out = np.empty((len(audio), channels or audio.shape[1]), dtype=np.float32)
+    return scale_frames(audio, to_samples(control_db, hop, len(audio)), out=out)
 
 
 def peak_db(audio: np.ndarray, hop: int) -> np.ndarray:
@@ -95,10 +100,12 @@ def compress(
     attack_ms: float,
     release_ms: float,
     makeup_db: float = 0.0,
+    channels: int | None = None,
 ) -> np.ndarray:
-    """(frames, channels) float32 audio through a linked-channel compressor, plus makeup gain."""
+    """(frames, channels) float32 audio through a linked-channel compressor, plus makeup gain
+    (`channels=2`: mono in, centred stereo out)."""
     level = peak_db(audio, HOP)
     gain = compressor_gain(
         level, threshold_db, ratio, attack_ms / 1000.0, release_ms / 1000.0, sr / HOP
     )
-    return apply_gain(audio, gain + makeup_db, HOP)
+    return apply_gain(audio, gain + makeup_db, HOP, channels)

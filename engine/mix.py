@@ -172,6 +172,7 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
     if chain.filters is not None:
         x = _through(chain.filters, x, sr)
     role = chain.role
+    last = not (chain.drive_db or chain.echo_seconds)  # then the compressor writes the stem
     x = compress(
         x,
         sr,
@@ -180,6 +181,7 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
         attack_ms=role.attack_ms,
         release_ms=role.release_ms,
         makeup_db=0.0 if chain.drive_db else chain.gain_db,
+        channels=2 if last else None,
     )
     if chain.drive_db:
         x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))

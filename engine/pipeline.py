@@ -95,7 +95,7 @@ def mix_stage(
     """The profile's per-stem mix of rendered stems (which arrive high-passed: render
     filters each cached sound); stems and mix scaled together to leave headroom."""
     result = mix_stems(stems, sr, profile, bpm=bpm, high_passed=True)
-    peak = float(np.max(np.abs(result.mix))) if result.mix.size else 0.0
+    peak = max(float(result.mix.max()), -float(result.mix.min())) if result.mix.size else 0.0
     if peak > 0:
         scale = np.float32(10.0 ** (PREMASTER_PEAK_DBFS / 20.0) / peak)
         for audio in (*result.stems.values(), result.mix):

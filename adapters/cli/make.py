@@ -105,6 +105,7 @@ def make(
 ) -> None:
     """Make a beat from a sentence, e.g. beatbot make "dark trap beat at 140" -o beat.mp3"""
     # Imported here so `beatbot --help` doesn't pay for numpy/scipy.
+    from bot.allocator import keep_freed_memory
     from bot.intents import parse
     from bot.requests import beat_request
     from engine.ffmpeg import require_ffmpeg
@@ -147,6 +148,7 @@ def make(
     first_seed = seed if seed is not None else request.seed
     spec = request.to_spec()
 
+    keep_freed_memory()  # as the worker's render processes do
     console = Console(stderr=True)
     out = Console()
     for take in range(takes):
