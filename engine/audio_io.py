@@ -372,7 +372,7 @@ def write_audio(
 
 
 def _write_mp3(tmp: Path, x: np.ndarray, sr: int, ffmpeg: str, ceiling: float | None) -> None:
-    from engine.master import MARGIN_DB, limit_true_peak  # makes room for the codec
+    from engine.master import HOLD_SLACK_DB, MARGIN_DB, limit_true_peak  # room for the codec
 
     source = x
     for _ in range(4):
@@ -385,9 +385,12 @@ def _write_mp3(tmp: Path, x: np.ndarray, sr: int, ffmpeg: str, ceiling: float | 
         encoded_peak = true_peak(decoded, sr)
         if encoded_peak <= ceiling - 0.02:
             return
-        # The codec adds `rise` dB on top of the PCM's peaks: limit the PCM that much lower.
-        rise = max(0.05, encoded_peak - true_peak(source, sr))
-        source = limit_true_peak(x, sr, ceiling - rise - 0.1 + MARGIN_DB)
+        # The codec adds `rise` dB on top of the PCM's peaks: hold the PCM that much under
+        # the ceiling, and always lower than last time, so every try makes progress.
+        source_peak = true_peak(source, sr)
+        rise = max(0.05, encoded_peak - source_peak)
+        wanted = min(ceiling - rise - 0.05, source_peak - 0.05)
+        source = limit_true_peak(x, sr, wanted + MARGIN_DB - HOLD_SLACK_DB)
     raise EngineInputError(
         "The MP3 kept overshooting the true-peak ceiling; write WAV or FLAC instead."
     )

@@ -42,6 +42,7 @@ PRESETS: dict[str, float] = {"streaming": -14.0, "cd": -9.0, "club": -8.0}
 LUFS_RANGE = (-36.0, -6.0)  # targets we accept; louder than -6 LUFS is destruction
 CEILING_RANGE = (-9.0, 0.0)
 MARGIN_DB = 0.2  # the limiter aims this far under the ceiling
+HOLD_SLACK_DB = 0.1  # a peak this close over the limiter's aim is left alone
 HOP = 16  # control-rate decimation for limiter gains (0.36 ms at 44.1 kHz)
 COMP_HOP = 64  # the glue compressor moves slowly; a coarser control rate is plenty
 SILENCE_LUFS = -70.0
@@ -364,11 +365,12 @@ def master_to(audio: np.ndarray, sr: int, lufs: float, *, ceiling: float = -1.0)
 
 
 def _hold_ceiling(y: np.ndarray, envelope: np.ndarray, line_db: float, sr: int) -> np.ndarray:
-    """Limit `y` (with its oversampled `envelope`) until its true peak is under `line_db` + 0.1.
-    Gain-only, so the loudness barely moves: only the peaks that cross are touched."""
+    """Limit `y` (with its oversampled `envelope`) until its true peak is under `line_db` +
+    HOLD_SLACK_DB. Gain-only, so the loudness barely moves: only the peaks that cross are
+    touched."""
     line = 10.0 ** (line_db / 20.0)
     for attempt in range(4):
-        if float(envelope.max()) <= line * 10.0 ** (0.1 / 20.0):
+        if float(envelope.max()) <= line * 10.0 ** (HOLD_SLACK_DB / 20.0):
             break
         fix = _limiter_gain(
             hop_reduce(envelope, HOP, np.maximum),
@@ -382,9 +384,10 @@ def _hold_ceiling(y: np.ndarray, envelope: np.ndarray, line_db: float, sr: int) 
 
 
 def limit_true_peak(audio: np.ndarray, sr: int, ceiling: float = -1.0) -> np.ndarray:
-    """Hold the true peak of `audio` at or under `ceiling` dBTP (less MARGIN_DB) with the
-    look-ahead limiter alone: no loudness target. Audio already under the line is returned
-    unchanged. Used to make room for lossy encoders' overshoot."""
+    """Hold the true peak of `audio` at or under `ceiling` - MARGIN_DB + HOLD_SLACK_DB dBTP
+    (0.1 dB under `ceiling`) with the look-ahead limiter alone: no loudness target. Audio
+    already under the line is returned unchanged. Used to make room for lossy encoders'
+    overshoot."""
     x, envelope = band_limited(as_frames(audio), sr)
     if float(np.abs(x).max()) == 0.0:
         return x
