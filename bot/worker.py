@@ -20,6 +20,26 @@ from bot.tasks import TASKS, prune_files
 from bot.worker_metrics import WorkerMetrics
 
 
+class RenderWorker(Worker):
+    """An arq Worker that takes a job off the queue only when a render process is free for it.
+
+    Plain arq takes up to `max_jobs` at once. With fewer render processes than that, the
+    extra jobs would wait inside this worker while another worker, with idle processes,
+    found the queue empty (measured: 2 one-process workers reached 0.51 of ideal throughput).
+    `max_jobs` stays the cap on jobs at once.
+    """
+
+    def __init__(self, *args: Any, render_slots: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.render_slots = max(1, render_slots)
+
+    async def _poll_iteration(self) -> None:
+        # arq reads at most `queue_read_limit` job ids per poll; 0 leaves the queue to others.
+        free = min(self.max_jobs, self.render_slots) - self.job_counter
+        self.queue_read_limit = max(0, free)
+        await super()._poll_iteration()
+
+
 def build_worker(
     settings: Settings,
     secrets: Secrets,
@@ -30,11 +50,12 @@ def build_worker(
     render_processes: int | None = None,
     metrics: WorkerMetrics | None = None,
     **overrides: Any,
-) -> Worker:
+) -> RenderWorker:
     """An arq Worker whose context carries BeatBot's services (opened on start-up) and its
     metrics (`metrics`, or its own)."""
     queue = settings.queue
     metrics = metrics or WorkerMetrics()
+    render_processes = render_processes or default_render_processes(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["metrics"] = metrics
@@ -67,7 +88,7 @@ def build_worker(
         "keep_result": 3600,
     }
     options.update(overrides)
-    return Worker(**options)
+    return RenderWorker(render_slots=render_processes, **options)
 
 
 def default_render_processes(settings: Settings) -> int:

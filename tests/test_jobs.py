@@ -22,6 +22,7 @@ from bot.connections import RedisHandle
 from bot.jobs import JobState, JobType, Origin
 from bot.messages import ErrorReply, JobAccepted, Message
 from bot.queue import CANCELLED
+from bot.requests import beat_request
 from bot.services import Services
 from tests import pool_work
 from tests.audio_fixtures import write_tone
@@ -274,3 +275,26 @@ async def test_a_persons_defaults_fill_only_what_the_message_leaves_out(
         "flac",
         "cd",
     )
+
+
+async def test_a_worker_takes_a_job_only_when_a_render_process_is_free(
+    services: Services, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    """max_jobs is 5, the worker has one render process: jobs wait in the queue, where another
+    worker could take them, instead of inside this worker."""
+    assert settings.queue.max_jobs >= 3
+    request = beat_request({"genre": "house", "duration": 3}, settings).model_dump(mode="json")
+    ids = [
+        (await services.queue.enqueue(JobType.BEAT, request, origin=origin(f"slot{i}"))).job_id
+        for i in range(3)
+    ]
+    worker = asyncio.create_task(run_worker(settings, redis_handle))  # one render process
+    most_active = 0
+    while not worker.done():
+        states = [(await services.queue.status(job_id)).state for job_id in ids]
+        most_active = max(most_active, states.count(JobState.ACTIVE))
+        await asyncio.sleep(0.01)
+    await worker
+    states = [(await services.queue.status(job_id)).state for job_id in ids]
+    assert states == [JobState.COMPLETED] * 3
+    assert most_active == 1
