@@ -1,0 +1,99 @@
+"""The mix's building blocks measured on plain signals: compressor, echo, reverb send, and the
+per-sound high-pass that stands in for a stem's."""
+
+from __future__ import annotations
+
+import numpy as np
+from pedalboard import HighpassFilter
+
+from engine import instruments
+from engine.dynamics import compress, to_samples
+from engine.sends import add_reverb, echo
+
+SR = 44100
+
+
+def tone(seconds: float, peak: float = 1.0, hz: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    mono = (peak * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def peak_db(x: np.ndarray) -> float:
+    return float(20 * np.log10(np.abs(x).max()))
+
+
+def test_compressor_settles_at_its_ratio_above_the_threshold() -> None:
+    # 0 dBFS peaks, threshold -20, ratio 4: 20 dB over -> 5 dB over, 15 dB of reduction.
+    out = compress(tone(1.0), SR, threshold_db=-20, ratio=4, attack_ms=5, release_ms=100)
+    assert abs(peak_db(out[SR // 2 :]) - (-15.0)) < 0.3
+
+
+def test_compressor_leaves_quiet_audio_alone_and_adds_makeup() -> None:
+    quiet = tone(0.5, peak=0.01)  # -40 dBFS, far under the knee
+    out = compress(quiet, SR, threshold_db=-20, ratio=4, attack_ms=5, release_ms=100, makeup_db=6.0)
+    assert np.allclose(out, quiet * 10 ** (6 / 20), rtol=1e-4, atol=1e-7)
+
+
+def test_compressor_lets_a_transient_through_before_the_attack() -> None:
+    burst = np.zeros((SR // 2, 2), np.float32)
+    burst[1000 : 1000 + SR // 1000] = 1.0  # 1 ms click at 0 dBFS
+    slow = compress(burst, SR, threshold_db=-20, ratio=4, attack_ms=30, release_ms=100)
+    fast = compress(burst, SR, threshold_db=-20, ratio=4, attack_ms=0.1, release_ms=100)
+    assert peak_db(slow) > -2.0  # the punch survives a slow attack
+    assert peak_db(fast) < peak_db(slow) - 6.0
+
+
+def test_compressor_recovers_at_its_release_time() -> None:
+    loud_then_quiet = np.concatenate([tone(0.5), tone(1.0, peak=0.05)])
+    out = compress(loud_then_quiet, SR, threshold_db=-20, ratio=4, attack_ms=5, release_ms=50)
+    tail = out[int(0.5 * SR) + int(0.5 * SR) :]  # half a second after the loud part: recovered
+    assert abs(peak_db(tail) - peak_db(loud_then_quiet[-len(tail) :])) < 0.2
+
+
+def test_mono_in_centred_stereo_out() -> None:
+    mono = tone(0.3)[:, :1].copy()
+    out = compress(mono, SR, threshold_db=-10, ratio=2, attack_ms=5, release_ms=80, channels=2)
+    assert out.shape == (len(mono), 2) and np.array_equal(out[:, 0], out[:, 1])
+
+
+def test_gain_curve_interpolates_between_control_points() -> None:
+    gains = to_samples(np.array([0.0, -20.0 * np.log10(2.0)]), 4, 8)
+    assert np.allclose(gains[:5], [1.0, 0.875, 0.75, 0.625, 0.5])
+
+
+def test_echo_repeats_at_the_delay_with_feedback() -> None:
+    impulse = np.zeros((1000, 2), np.float32)
+    impulse[0] = 1.0
+    out = echo(impulse, 100, feedback=0.5, mix=0.2)
+    assert np.allclose(out[[0, 100, 200, 300], 0], [0.8, 0.2, 0.1, 0.05])
+    assert np.count_nonzero(out[:, 0]) == 10  # every 100 samples, nothing in between
+
+
+def test_reverb_return_is_a_decaying_stereo_tail_of_the_same_length() -> None:
+    click = np.zeros((2 * SR, 2), np.float32)
+    click[100] = 0.5
+    out = np.zeros_like(click)
+    add_reverb(out, click, SR, wet=0.3)
+    assert out.shape == click.shape and np.isfinite(out).all()
+    early = np.abs(out[: SR // 4]).max()
+    late = np.abs(out[int(1.5 * SR) :]).max()
+    assert early > 1e-3 and late < early * 0.01  # it rings, then dies away
+    assert not np.allclose(out[:, 0], out[:, 1])  # a wide return, not mono
+
+
+def test_each_sound_high_passed_sums_to_the_stem_high_passed() -> None:
+    """Render filters each cached sound with the stem's high-pass; the filter is linear, so
+    the stem comes out as if the mix had filtered the whole of it."""
+    a = instruments.note("808", 36, 0.4)
+    b = instruments.note("808", 43, 0.3)
+    stem = np.zeros(SR, np.float32)
+    stem[: len(a)] += a
+    stem[5000 : 5000 + len(b)] += b
+    whole = HighpassFilter(cutoff_frequency_hz=28.0)(stem, SR, reset=True)
+    parts = np.zeros(SR + 4000, np.float32)
+    fa = instruments.note("808", 36, 0.4, highpass_hz=28.0)
+    fb = instruments.note("808", 43, 0.3, highpass_hz=28.0)
+    parts[: len(fa)] += fa
+    parts[5000 : 5000 + len(fb)] += fb
+    assert np.abs(parts[:SR] - whole).max() < 0.01 * np.abs(whole).max()
