@@ -33,11 +33,13 @@ class RenderWorker(Worker):
         super().__init__(*args, **kwargs)
         self.render_slots = max(1, render_slots)
 
-    async def _poll_iteration(self) -> None:
-        # arq reads at most `queue_read_limit` job ids per poll; 0 leaves the queue to others.
-        free = min(self.max_jobs, self.render_slots) - self.job_counter
-        self.queue_read_limit = max(0, free)
-        await super()._poll_iteration()
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # arq hands over every queued id it read (running ones included, they stay queued
+        # until done); start them one by one while a render process is free.
+        for job_id in job_ids:
+            if self.job_counter >= min(self.max_jobs, self.render_slots):
+                return
+            await super().start_jobs([job_id])
 
 
 def build_worker(

@@ -306,3 +306,12 @@ def test_any_key_asked_is_the_key_measured(index: int, tmp_path: Path) -> None:
     assert found_tonic == tonic, f"{genre}: asked {key}, measured {found}"
     if genre != "rock":
         assert mode == parse_key(key).mode, f"{genre}: asked {key}, measured {found}"
+
+
+def test_masters_headed_for_mp3_leave_room_for_the_encoder() -> None:
+    from engine.pipeline import LOSSY_HEADROOM_DB, master_ceiling
+
+    assert master_ceiling(-1.0, Path("beat.wav")) == -1.0
+    assert master_ceiling(-1.0, Path("beat.FLAC")) == -1.0
+    assert master_ceiling(-1.0, Path("beat.mp3")) == -1.0 - LOSSY_HEADROOM_DB
+    assert master_ceiling(-9.0, Path("beat.mp3")) == -9.0  # never below the range mastering takes
