@@ -6,8 +6,9 @@ Workers are real BeatBot arq workers in their own processes (one render process 
 one worker = one core of rendering), on one Redis. Jobs are 30 s trap beats that write what a
 chat job writes (MP3, stems, MIDI, waveform).
 
-- ideal: one job's work called directly (`bot.work.render_beat`) in this process, pinned to
-  one core; W workers can at best finish W such jobs in that time.
+- ideal: one job's work called directly (`bot.work.render_beat`) in this process, averaged
+  over the jobs the throughput runs queue; W workers can at best finish W such jobs in that
+  time.
 - throughput: N jobs queued at once; from the first enqueue to the last
   `generation:completed` read back from the event stream (best of the rounds).
   efficiency = measured / ideal. Shipped config (max_jobs 5 per worker) and one job per
@@ -19,7 +20,7 @@ chat job writes (MP3, stems, MIDI, waveform).
 
 from __future__ import annotations
 
-from benchmarks.common import Measure, median, percentile, section_main, single_threaded
+from benchmarks.common import Measure, percentile, section_main, single_threaded
 
 single_threaded()
 
@@ -44,21 +45,25 @@ def _job_data(fleet_: Fleet, seed: int) -> dict[str, Any]:
     return beat_request(params, fleet_.settings).model_dump(mode="json")
 
 
-def _single_job_seconds(data: dict[str, Any], runs: int) -> float:
-    """Median seconds of one job's work called directly, alone on the machine (as a render
-    process runs it: its ffmpeg encoder may use another core)."""
+def _single_job_seconds(fleet_: Fleet, jobs: int) -> float:
+    """Mean seconds of one job's work called directly, alone on the machine, as a render
+    process runs it (its allocator settings; its ffmpeg encoder may use another core), over
+    the same seeds the throughput runs queue: jobs differ (an MP3 may need a second encode)."""
     from bot import work
+    from bot.allocator import keep_freed_memory
 
+    keep_freed_memory()
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(runs + 1):
+        for i, seed in enumerate([999, *range(1000, 1000 + jobs)]):
             folder = Path(tmp) / str(i)
             folder.mkdir()
+            data = _job_data(fleet_, seed)
             start = time.perf_counter()
             work.render_beat(data, {}, str(folder), progress=lambda stage, fraction: None)
             if i:  # the first run warms up imports and caches
                 times.append(time.perf_counter() - start)
-    return median(times)
+    return sum(times) / len(times)
 
 
 async def _throughput(fleet_: Fleet, jobs: int) -> float:
@@ -111,7 +116,7 @@ async def _measure(quick: bool) -> list[Measure]:
         info = await crew.services.redis.info("server")
         where = f"{crew.handle.describe().split(' (')[0]} {info.get('redis_version', '?')}"
         shipped = crew.settings.queue.max_jobs
-        single = _single_job_seconds(_job_data(crew, 1), 2 if quick else 4)
+        single = _single_job_seconds(crew, jobs)
         rows.append(
             Measure(
                 SECTION,
