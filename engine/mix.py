@@ -3,6 +3,11 @@
 Each stem is processed on its own (high-pass, EQ, compression, saturation, and its own
 reverb/delay send, whose return stays in that stem), so the processed stems always sum
 exactly to the mix. Bus glue (`bus_process`) runs on the sum afterwards, before mastering.
+
+Filters and drive are pedalboard's; the compressors work at a control rate (engine.dynamics)
+and the sends are engine.sends. A rendered beat's stems arrive already high-passed: render
+filters each cached sound, which for a linear filter is the same thing, once instead of
+on every beat.
 """
 
 from __future__ import annotations
