@@ -3,8 +3,8 @@
 A render allocates the same few dozen 5-20 MiB arrays over and over. By default glibc maps
 each one fresh from the kernel and unmaps it when freed, so every array pays its page faults
 again: about a sixth of a beat's render time. Raising the mmap and trim thresholds keeps
-freed blocks in the heap for the next array; `give_memory_back` hands what is over a set
-amount to the kernel after each job, so a long-lived process stays the size of one job.
+freed blocks in the heap for the next array; `give_memory_back` hands the lot to the kernel
+after each job, so a long-lived process stays the size of one job.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def keep_freed_memory() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
 
 
-def give_memory_back(keep_bytes: int = 0) -> None:
-    """Return freed heap to the kernel (after a job), all but `keep_bytes` of it."""
+def give_memory_back() -> None:
+    """Return freed heap to the kernel (after a job)."""
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(keep_bytes)
+        libc.malloc_trim(0)

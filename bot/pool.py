@@ -32,10 +32,6 @@ OnProgress = Callable[[str, float], Awaitable[None]]
 # spawn: children start clean (no copied event loop, sockets or locks from the parent).
 _CONTEXT = multiprocessing.get_context("spawn")
 TASKS_PER_CHILD = 200
-# Freed heap a render process keeps for its next job; the rest goes back to the kernel. A
-# 30 s beat's arrays: without them the next job faults its memory in page by page again
-# (measured: 1.24 s a job instead of 1.34-1.52 s).
-KEEP_BETWEEN_JOBS = 256 * 2**20
 
 
 def _exit_with_parent() -> None:
@@ -68,7 +64,7 @@ def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) ->
     try:
         return fn(*args, progress=report)
     finally:
-        give_memory_back(KEEP_BETWEEN_JOBS)  # a long-lived child stays the size of one job
+        give_memory_back()  # a long-lived child stays the size of one job
 
 
 class RenderPool:
