@@ -158,11 +158,11 @@ def _render_track(
     mono buses, one per pan position, and each bus is panned once at the end.
     """
     gain = 10.0 ** (track.gain_db / 20.0)
+    highpass = highpass_hz(track.stem)  # the mix's, applied to each cached sound
     if track.kind == "fx":
-        _render_fx(track, arrangement, sr, frames, wrap, stem.reshape(-1), gain)
+        _render_fx(track, arrangement, sr, frames, wrap, stem.reshape(-1), gain, highpass)
         return
     spb = arrangement.beat_seconds
-    highpass = highpass_hz(track.stem)  # the mix's, applied to each cached sound
     # Pitched tracks with width spread their notes by pitch; everything else sits at `pan`.
     spread = track.kind == "pitched" and track.width > 0 and bool(track.events)
     centre = float(np.median([e.pitch for e in track.events])) if spread else 0.0
@@ -244,6 +244,7 @@ def _render_fx(
     wrap: bool,
     flat: np.ndarray,
     gain: float,
+    highpass: float,
 ) -> None:
     spb = arrangement.beat_seconds
     for index, event in enumerate(track.events):
@@ -253,7 +254,7 @@ def _render_fx(
         if track.instrument == "vinyl":
             crackle = np.asarray(
                 instruments.vinyl_crackle(
-                    seconds, sr=sr, seed=arrangement.seed, highpass_hz=highpass_hz(track.stem)
+                    seconds, sr=sr, seed=arrangement.seed, highpass_hz=highpass
                 ),
                 np.float32,
             )
@@ -263,7 +264,7 @@ def _render_fx(
         else:  # riser: two decorrelated noise sweeps make it wide
             for channel in range(2):
                 sweep = instruments.noise_riser(
-                    seconds, sr=sr, seed=2 * index + channel, highpass_hz=highpass_hz(track.stem)
+                    seconds, sr=sr, seed=2 * index + channel, highpass_hz=highpass
                 )
                 side = (amount, 0.0) if channel == 0 else (0.0, amount)
                 _add(flat, sweep, *side, start, frames, wrap)
