@@ -254,6 +254,57 @@ def interpolation_gain() -> float:
     return _interpolator()[1]
 
 
+def _correlate_windows(
+    x: np.ndarray,
+    spectra: np.ndarray,
+    context: int,
+    chunks: int,
+    chosen: np.ndarray | None = None,
+    first_out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Correlate windows of `x` (each a chunk plus `context` samples either side, zeros past
+    the ends) with every spectrum; per window and chunk sample, the largest |value| over the
+    channels and all outputs. `chosen`: only these windows (default all `chunks`).
+    `first_out` (chunks x chunk frames, channels) receives the first spectrum's output."""
+    n, channels = x.shape
+    chunk = _WINDOW - 2 * context
+    rows = chunks if chosen is None else len(chosen)
+    # Running max and min over the interleaved (re, im) floats instead of abs(): contiguous,
+    # in place, no temporaries on the hot path.
+    high = np.zeros((rows, 2 * chunk), dtype=np.float32)
+    low = np.zeros((rows, 2 * chunk), dtype=np.float32)
+    product = np.empty((rows, _WINDOW), dtype=np.complex64)
+    # Two channels at once: left in the real part, right in the imaginary part (the filters
+    # are real, so they never mix). More channels go round in pairs.
+    for c in range(0, channels, 2):
+        packed = np.zeros(chunks * chunk + 2 * context, dtype=np.complex64)
+        if channels == 2 and x.flags.c_contiguous:  # (L, R) float32 pairs are complex64
+            packed[context : context + n] = x.view(np.complex64)[:, 0]
+        else:
+            packed.real[context : context + n] = x[:, c]
+            if c + 1 < channels:
+                packed.imag[context : context + n] = x[:, c + 1]
+        windows = sliding_window_view(packed, _WINDOW)[::chunk]
+        windows = sp_fft.fft(windows if chosen is None else windows[chosen], axis=1)
+        for index, spectrum in enumerate(spectra):
+            np.multiply(windows, spectrum, out=product)
+            y = sp_fft.ifft(product, axis=1, overwrite_x=True)
+            floats = y.view(np.float32)[:, : 2 * chunk]
+            if index == 0 and first_out is not None:
+                if channels == 2:  # (L, R) pairs as they are
+                    first_out.view(np.complex64).reshape(chunks, chunk)[:] = y[:, :chunk]
+                else:
+                    pairs = floats.reshape(-1, 2)
+                    first_out[:, c] = pairs[:, 0]
+                    if c + 1 < channels:
+                        first_out[:, c + 1] = pairs[:, 1]
+            np.maximum(high, floats, out=high)
+            np.minimum(low, floats, out=low)
+    np.negative(low, out=low)
+    np.maximum(high, low, out=high)
+    return np.maximum(high[:, 0::2], high[:, 1::2])
+
+
 def true_peak_envelope(
     audio: np.ndarray, floor: float = 0.0, bound: np.ndarray | None = None
 ) -> np.ndarray:
@@ -281,33 +332,7 @@ def true_peak_envelope(
         chosen = np.flatnonzero(near * gain >= floor)
     if len(chosen) == 0:
         return env
-    # Two channels at once: left in the real part, right in the imaginary part (the filter is
-    # real, so they never mix). More channels go round in pairs.
-    padded_len = len(cmax) * _CHUNK + 2 * _HALF
-    idx = chosen[:, None] * _CHUNK + np.arange(_WINDOW)[None, :]
-    # Running max and min over the interleaved (re, im) floats instead of abs(): contiguous,
-    # in place, no temporaries on the hot path.
-    high = np.zeros((len(chosen), 2 * _CHUNK), dtype=np.float32)
-    low = np.zeros((len(chosen), 2 * _CHUNK), dtype=np.float32)
-    product = np.empty((len(chosen), _WINDOW), dtype=np.complex64)
-    for c in range(0, x.shape[1], 2):
-        packed = np.zeros(padded_len, dtype=np.complex64)
-        if x.shape[1] == 2 and x.flags.c_contiguous:  # (L, R) float32 pairs are complex64
-            packed[_HALF : _HALF + n] = x.view(np.complex64)[:, 0]
-        else:
-            packed.real[_HALF : _HALF + n] = x[:, c]
-            if c + 1 < x.shape[1]:
-                packed.imag[_HALF : _HALF + n] = x[:, c + 1]
-        windows = sp_fft.fft(packed[idx], axis=1, overwrite_x=True)
-        for spectrum in spectra:
-            np.multiply(windows, spectrum, out=product)
-            y = sp_fft.ifft(product, axis=1, overwrite_x=True)
-            floats = y.view(np.float32)[:, : 2 * _CHUNK]
-            np.maximum(high, floats, out=high)
-            np.minimum(low, floats, out=low)
-    np.negative(low, out=low)
-    np.maximum(high, low, out=high)
-    best = np.maximum(high[:, 0::2], high[:, 1::2])
+    best = _correlate_windows(x, spectra, _HALF, len(cmax), chosen)
     if len(chosen) == len(cmax):  # every chunk: plain slices, no fancy indexing
         np.maximum(env, best.reshape(-1)[:n], out=env)
         return env
@@ -329,36 +354,11 @@ def band_limited(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """
     x = as_frames(audio)
     n, channels = x.shape
-    spectra = _band_limited_interpolator(sr)
     context = _HALF + BAND_LIMIT_TAPS // 2
-    chunk = _WINDOW - 2 * context
-    chunks = -(-n // chunk)
-    out = np.empty((chunks * chunk, channels), dtype=np.float32)
-    high = np.zeros((chunks, 2 * chunk), dtype=np.float32)
-    low = np.zeros((chunks, 2 * chunk), dtype=np.float32)
-    product = np.empty((chunks, _WINDOW), dtype=np.complex64)
-    for c in range(0, channels, 2):  # two channels at once, as real and imaginary parts
-        packed = np.zeros(chunks * chunk + 2 * context, dtype=np.complex64)
-        packed.real[context : context + n] = x[:, c]
-        if c + 1 < channels:
-            packed.imag[context : context + n] = x[:, c + 1]
-        windows = sp_fft.fft(sliding_window_view(packed, _WINDOW)[::chunk], axis=1)
-        for phase, spectrum in enumerate(spectra):
-            np.multiply(windows, spectrum, out=product)
-            y = sp_fft.ifft(product, axis=1, overwrite_x=True)
-            floats = y.view(np.float32)[:, : 2 * chunk]
-            if phase == 0 and channels == 2:  # the band-limited samples: (L, R) pairs as is
-                out.view(np.complex64).reshape(chunks, chunk)[:] = y[:, :chunk]
-            elif phase == 0:
-                pairs = floats.reshape(-1, 2)
-                out[:, c] = pairs[:, 0]
-                if c + 1 < channels:
-                    out[:, c + 1] = pairs[:, 1]
-            np.maximum(high, floats, out=high)
-            np.minimum(low, floats, out=low)
-    np.negative(low, out=low)
-    np.maximum(high, low, out=high)
-    envelope = np.maximum(high[:, 0::2], high[:, 1::2]).reshape(-1)[:n]
+    chunks = -(-n // (_WINDOW - 2 * context))
+    out = np.empty((chunks * (_WINDOW - 2 * context), channels), dtype=np.float32)
+    best = _correlate_windows(x, _band_limited_interpolator(sr), context, chunks, first_out=out)
+    envelope = best.reshape(-1)[:n]
     out = out[:n]
     # At the very ends the interpolator reaches past the audio, where the delivered file has
     # silence but the low-pass has its ringing: measure those few samples on the result.
