@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 from pedalboard import Reverb
 
+from engine.dynamics import interpolate
+
 REVERB_DECIMATION = 4
 # A 7-tap triangle (two 4-sample boxes): nulls at every multiple of the reduced rate, where the
 # decimation would fold content down.
@@ -57,24 +59,11 @@ def add_reverb(
     pair = np.zeros((2, len(low)), dtype=np.float32)
     pair[0] = low
     tail = _reverb(room_size, damping, wet, width)(pair, low_sr, reset=True)
+    # Linear interpolation back up: the return is band-limited already (the damping leaves
+    # little up where the interpolation images land).
     for channel in range(2):
-        out[:, channel] += _upsample(tail[channel], REVERB_DECIMATION, len(out))
+        out[:, channel] += interpolate(tail[channel], REVERB_DECIMATION, len(out), end=0.0)
     return out
-
-
-def _upsample(x: np.ndarray, factor: int, n: int) -> np.ndarray:
-    """`factor` x more samples, by linear interpolation (the return is band-limited already:
-    the reverb's damping leaves little up where the interpolation images land)."""
-    step = np.append(x[1:], np.float32(0.0)) - x
-    out = np.empty((len(x), factor), dtype=np.float32)
-    for phase in range(factor):  # column by column: no broadcasting over short rows
-        column = out[:, phase]
-        np.multiply(step, np.float32(phase / factor), out=column)
-        column += x
-    flat = out.reshape(-1)
-    if len(flat) < n:
-        flat = np.pad(flat, (0, n - len(flat)))
-    return flat[:n]
 
 
 def _decimate(x: np.ndarray, factor: int) -> np.ndarray:
