@@ -9,6 +9,8 @@ chat job writes (MP3, stems, MIDI, waveform).
 - ideal: one job's work called directly (`bot.work.render_beat`) in this process, averaged
   over the jobs the throughput runs queue, best of the same number of rounds; W workers can
   at best finish W such jobs in that time.
+- every timed round (and pass of the ideal) starts with the earlier rounds' clips deleted
+  and the disk cache written back, so none pays the kernel for another's files.
 - throughput: N jobs queued at once; from the first enqueue to the last
   `generation:completed` read back from the event stream (best of the rounds).
   efficiency = measured / ideal. Shipped config (max_jobs 5 per worker) and one job per
@@ -20,12 +22,13 @@ chat job writes (MP3, stems, MIDI, waveform).
 
 from __future__ import annotations
 
-from benchmarks.common import Measure, percentile, section_main, single_threaded
+from benchmarks.common import Measure, percentile, section_main, settle_disk, single_threaded
 
 single_threaded()
 
 import asyncio  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -58,6 +61,7 @@ def _single_job_seconds(fleet_: Fleet, jobs: int, rounds: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         work.render_beat(_job_data(fleet_, 999), {}, tmp, progress=lambda s, f: None)  # warm-up
         for round_ in range(rounds):
+            settle_disk()
             spent = 0.0
             for seed in range(1000, 1000 + jobs):
                 folder = Path(tmp) / f"{round_}-{seed}"
@@ -67,6 +71,8 @@ def _single_job_seconds(fleet_: Fleet, jobs: int, rounds: int) -> float:
                 work.render_beat(data, {}, str(folder), progress=lambda s, f: None)
                 spent += time.perf_counter() - start
             passes.append(spent / jobs)
+            for folder in Path(tmp).glob(f"{round_}-*"):
+                shutil.rmtree(folder)
     return min(passes)
 
 
@@ -75,6 +81,8 @@ async def _throughput(fleet_: Fleet, jobs: int) -> float:
 
     services = fleet_.services
     requests = [_job_data(fleet_, 1000 + seed) for seed in range(jobs)]
+    fleet_.clear_clips()
+    settle_disk()
     since = await services.events.last_id()
     start = time.perf_counter()
     ids = []
@@ -95,6 +103,8 @@ async def _latency(fleet_: Fleet, messages: int) -> list[float]:
 
     assistant = Assistant(fleet_.services)
     latencies = []
+    fleet_.clear_clips()
+    settle_disk()
     for i in range(messages):
         since = await fleet_.services.events.last_id()
         origin = Origin(platform="discord", channel="bench", thread=f"t{i}", user=f"u{i}")
@@ -114,7 +124,7 @@ CONFIGS = ((1, None), (2, None), (2, 1))
 
 
 async def _measure(quick: bool) -> list[Measure]:
-    jobs, rounds = (6, 1) if quick else (12, 2)
+    jobs, rounds = (6, 1) if quick else (12, 3)
     rows: list[Measure] = []
     async with fleet() as crew:
         info = await crew.services.redis.info("server")

@@ -3,7 +3,8 @@
 It is `bot.worker.build_worker` with a fixed number of render processes (so "one worker" means
 one core of rendering), configured from the environment like `beatbot worker`
 (REDIS_URL, BEATBOT_* overrides) plus `--data-dir`. Before it takes jobs it starts its render
-pool and renders nothing once, so measurements exclude start-up; then it prints `ready`.
+pool and renders one beat in each render process, so measurements exclude start-up; then it
+prints `ready`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ READY = "ready"
 
 
 def warm(progress: Callable[[str, float], None]) -> str:
-    """Runs in a render process: one short trap beat with every output a chat job writes,
-    so imports, the instrument and mix caches and ffmpeg are warm before the clock starts."""
+    """Runs in a render process: one 30 s trap beat with every output a chat job writes (as
+    the ideal's warm-up is), so imports, the instrument and mix caches, the heap and ffmpeg
+    are warm before the clock starts."""
     import tempfile
 
     from engine.compose import BeatSpec
@@ -30,7 +32,7 @@ def warm(progress: Callable[[str, float], None]) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        make_beat(BeatSpec("trap", 140, "Cm", "dark", 4.0), 1, out_path=folder / "warm.mp3",
+        make_beat(BeatSpec("trap", 140, "Cm", "dark", 30.0), 1, out_path=folder / "warm.mp3",
                   stems_dir=folder / "stems", midi_path=folder / "warm.mid",
                   waveform_path=folder / "warm.png")  # fmt: skip
     progress("warm", 1.0)

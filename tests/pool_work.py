@@ -14,6 +14,23 @@ def staged(count: int, *, progress: Callable[[str, float], None]) -> dict[str, i
     return {"pid": os.getpid(), "stages": count}
 
 
+def resident_mib(*, progress: Callable[[str, float], None]) -> float:
+    from bot.allocator import resident_bytes
+
+    resident = resident_bytes()
+    assert resident is not None, "needs /proc/self/statm (Linux)"
+    return resident / 2**20
+
+
+def swell(mib: int, *, progress: Callable[[str, float], None]) -> float:
+    """Fill and free `mib` MiB in 64 MiB arrays (heap blocks, as a render's are)."""
+    import numpy as np
+
+    blocks = [np.ones(64 * 2**20 // 8) for _ in range(mib // 64)]
+    del blocks
+    return resident_mib(progress=progress)
+
+
 def explode(message: str, *, progress: Callable[[str, float], None]) -> None:
     progress("About to fail", 0.5)
     raise ValueError(message)

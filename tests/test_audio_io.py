@@ -151,3 +151,17 @@ def test_waveform_png(tmp_path: Path) -> None:
     assert (column_has_wave > 10).mean() > 0.9  # drawn across the whole width
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) >= 3
     assert [p.name for p in tmp_path.iterdir()] == ["wave.png"]
+
+
+def test_the_mp3_check_hears_what_ffmpeg_hears(tmp_path: Path) -> None:
+    """write_audio measures its MP3s decoded in-process (libsndfile's mpg123); a listener's
+    ffmpeg must decode the same samples, or the true-peak check would guard the wrong thing."""
+    from engine import audio_io
+    from engine.ffmpeg import require_ffmpeg
+
+    assert audio_io._SNDFILE_READS_MP3, "soundfile's wheel (libsndfile >= 1.1) reads MP3"
+    mp3 = write_audio(tmp_path / "clip.mp3", test_mix(3.0, seed=5, lufs=-10.0), SR)
+    ours = audio_io._decode_encoded(mp3, SR, require_ffmpeg(), 2)
+    theirs, rate = sf.read(str(ffmpeg_convert(mp3, tmp_path / "clip.wav", "-c:a", "pcm_f32le")))
+    assert rate == SR and ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() < 1e-4

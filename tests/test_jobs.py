@@ -299,3 +299,22 @@ async def test_workers_take_a_job_only_when_a_render_process_is_free(
     states = [(await services.queue.status(job_id)).state for job_id in ids]
     assert states == [JobState.COMPLETED] * 4
     assert most_active == 2  # one per worker: never more, and both busy at once
+
+
+async def test_a_worker_starts_the_next_job_as_soon_as_one_ends_not_at_its_next_poll(
+    services: Services, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    """With a 5 s poll, the second job would wait up to 5 s for a look at the queue; the
+    worker looks again the moment the first job ends."""
+    request = beat_request({"genre": "house", "duration": 3}, settings).model_dump(mode="json")
+    ids = [
+        (await services.queue.enqueue(JobType.BEAT, request, origin=origin(f"wake{i}"))).job_id
+        for i in range(2)
+    ]
+    await run_worker(settings, redis_handle, poll_delay=5.0)
+    records = [await services.queue.status(job_id) for job_id in ids]
+    assert [r.state for r in records] == [JobState.COMPLETED] * 2
+    first, second = sorted(records, key=lambda r: r.started_at or 0.0)
+    assert first.finished_at is not None and second.started_at is not None
+    assert second.started_at >= first.finished_at  # one render process: one job at a time
+    assert second.started_at - first.finished_at < 1.0

@@ -17,9 +17,7 @@ async def run_worker(settings: Settings, handle: RedisHandle, **overrides: Any) 
         handle,
         burst=True,
         handle_signals=False,
-        render_processes=1,
-        poll_delay=0.05,
-        **overrides,
+        **{"render_processes": 1, "poll_delay": 0.05, **overrides},
     )
     try:
         await worker.async_run()
