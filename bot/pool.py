@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from bot.allocator import HeapKeeper, keep_freed_memory
+from bot.allocator import give_memory_back, keep_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ TASKS_PER_CHILD = 200
 # Imported by each child as it starts: the engine, and the module whose functions the jobs
 # run (its imports cost the first job in a child 0.16 s otherwise).
 WARM_UP = ("engine.pipeline", "bot.work")
-_HEAP = HeapKeeper()  # in each child: its own
 
 
 def _exit_with_parent() -> None:
@@ -65,11 +64,10 @@ def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) ->
     def report(stage: str, fraction: float) -> None:
         channel.put((stage, float(fraction)))
 
-    _HEAP.job_starts()
     try:
         return fn(*args, progress=report)
     finally:
-        _HEAP.job_ended()  # kept for the next job, given back when the child goes idle
+        give_memory_back()  # a long-lived child stays the size of one job
 
 
 class RenderPool:

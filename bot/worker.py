@@ -74,7 +74,7 @@ class RenderWorker(Worker):
                 self.queue_name,
                 min=float("-inf"),
                 max=timestamp_ms(),
-                start=self._queue_read_offset,
+                start=getattr(self, "_queue_read_offset", 0),  # as arq polls
                 num=self.queue_read_limit,
             )
             await self.start_jobs(job_ids)
