@@ -72,7 +72,8 @@ def check_contract(text: str) -> dict[str, Any]:
         assert KEY.match(params["key"]), params["key"]
     for name in ("bpm", "duration"):
         if name in params:
-            assert isinstance(params[name], int | float) and params[name] > 0
+            # What was said, even "0:00" or 9000 bpm: the request model refuses it in words.
+            assert isinstance(params[name], int | float) and params[name] >= 0
     if "target_lufs" in params:
         assert isinstance(params["target_lufs"], int | float) and params["target_lufs"] <= 0
     if "mix_profile" in params:
