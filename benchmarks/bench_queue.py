@@ -28,7 +28,6 @@ single_threaded()
 
 import asyncio  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -57,22 +56,21 @@ def _single_job_seconds(fleet_: Fleet, jobs: int, rounds: int) -> float:
     from bot.allocator import keep_freed_memory
 
     keep_freed_memory()
-    passes = []
     with tempfile.TemporaryDirectory() as tmp:
         work.render_beat(_job_data(fleet_, 999), {}, tmp, progress=lambda s, f: None)  # warm-up
-        for round_ in range(rounds):
-            settle_disk()
-            spent = 0.0
+    passes = []
+    for _ in range(rounds):
+        settle_disk()
+        spent = 0.0
+        with tempfile.TemporaryDirectory() as tmp:  # each pass's files gone before the next
             for seed in range(1000, 1000 + jobs):
-                folder = Path(tmp) / f"{round_}-{seed}"
+                folder = Path(tmp) / str(seed)
                 folder.mkdir()
                 data = _job_data(fleet_, seed)
                 start = time.perf_counter()
                 work.render_beat(data, {}, str(folder), progress=lambda s, f: None)
                 spent += time.perf_counter() - start
-            passes.append(spent / jobs)
-            for folder in Path(tmp).glob(f"{round_}-*"):
-                shutil.rmtree(folder)
+        passes.append(spent / jobs)
     return min(passes)
 
 
@@ -82,7 +80,6 @@ async def _throughput(fleet_: Fleet, jobs: int) -> float:
     services = fleet_.services
     requests = [_job_data(fleet_, 1000 + seed) for seed in range(jobs)]
     fleet_.clear_clips()
-    settle_disk()
     since = await services.events.last_id()
     start = time.perf_counter()
     ids = []
@@ -104,7 +101,6 @@ async def _latency(fleet_: Fleet, messages: int) -> list[float]:
     assistant = Assistant(fleet_.services)
     latencies = []
     fleet_.clear_clips()
-    settle_disk()
     for i in range(messages):
         since = await fleet_.services.events.last_id()
         origin = Origin(platform="discord", channel="bench", thread=f"t{i}", user=f"u{i}")

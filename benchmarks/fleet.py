@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, children_of, peak_rss_mib
+from benchmarks.common import ROOT, children_of, peak_rss_mib, settle_disk
 from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle, connect
 from bot.services import Services
@@ -78,12 +78,13 @@ class Fleet:
                     raise TimeoutError("benchmark workers did not start in time")
 
     def clear_clips(self) -> None:
-        """Delete the clips rendered so far. On this VM the kernel's time grows with the
-        cached clips (a 12-job round's system CPU went from 1.0 s to 3.1 s once earlier
-        rounds had left about 2 GB), so each round starts without the last one's files, as
-        each of the ideal's passes does."""
+        """Delete the clips rendered so far and write back the disk cache. On this VM the
+        kernel's time grows with the cached clips (a 12-job round's system CPU went from
+        1.0 s to 3.1 s once earlier rounds had left about 2 GB), so each round starts
+        without the last one's files, as each of the ideal's passes does."""
         for folder in (self.data_dir / "clips").glob("*"):
             shutil.rmtree(folder, ignore_errors=True)
+        settle_disk()
 
     def worker_rss(self) -> tuple[float, float]:
         """(largest worker process, largest process under a worker) peak RSS in MiB."""

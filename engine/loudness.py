@@ -355,8 +355,9 @@ def band_limited(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     x = as_frames(audio)
     n, channels = x.shape
     context = _HALF + BAND_LIMIT_TAPS // 2
-    chunks = -(-n // (_WINDOW - 2 * context))
-    out = np.empty((chunks * (_WINDOW - 2 * context), channels), dtype=np.float32)
+    chunk = _WINDOW - 2 * context
+    chunks = -(-n // chunk)
+    out = np.empty((chunks * chunk, channels), dtype=np.float32)
     best = _correlate_windows(x, _band_limited_interpolator(sr), context, chunks, first_out=out)
     envelope = best.reshape(-1)[:n]
     out = out[:n]
