@@ -53,11 +53,16 @@ def _exit_with_parent() -> None:
 
 
 def _warm_up(modules: tuple[str, ...]) -> None:
-    """Import the engine once per child so the first job doesn't pay for it."""
+    """Import the engine once per child, and load its compiled kernels, so the first job
+    doesn't pay for them."""
     _exit_with_parent()
     keep_freed_memory()
     for name in modules:
         importlib.import_module(name)
+    if "engine.pipeline" in modules:
+        from engine import kernels  # here, not at the top: the worker itself renders nothing
+
+        kernels.warm()
 
 
 def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) -> T:

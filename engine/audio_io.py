@@ -30,7 +30,7 @@ from scipy import signal
 
 from engine.errors import AudioInputError, EngineInputError
 from engine.ffmpeg import find_ffmpeg, require_ffmpeg
-from engine.loudness import as_frames, true_peak
+from engine.loudness import as_frames, sample_peak, true_peak
 
 WRITE_FORMATS = ("wav", "flac", "mp3")
 MP3_BITRATE = "320k"
@@ -272,7 +272,7 @@ def decode(
     _check_length(p, len(audio) / sr, max_seconds)
     if not np.isfinite(audio).all():
         raise AudioInputError(f"{p.name} contains invalid samples; export it again.")
-    if float(np.abs(audio).max()) < SILENCE_PEAK:
+    if sample_peak(audio) < SILENCE_PEAK:
         raise AudioInputError(f"The file {p.name} is silent; send a track with sound in it.")
     return np.ascontiguousarray(audio, dtype=np.float32)
 

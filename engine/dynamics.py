@@ -1,8 +1,8 @@
 """Gain at a control rate: the building blocks of the mix compressors and the master's limiter.
 
-Level detection, ballistics and the gain curve run once every `hop` samples (a fraction of a
-millisecond, far faster than any attack or release), so a compressor costs a few whole-array
-numpy passes instead of a per-sample loop; the gain is interpolated back to every sample.
+Ballistics and the gain curve run once every `hop` samples (a fraction of a millisecond, far
+faster than any attack or release) in numpy; the two per-sample passes, level detection and
+applying the interpolated gain, are compiled loops (engine.kernels).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 from scipy import signal
+
+from engine import kernels
 
 HOP = 32  # control step of the mix compressors (0.73 ms at 44.1 kHz)
 KNEE_DB = 6.0
@@ -29,30 +31,6 @@ def release(gain_db: np.ndarray, rate_db: float) -> np.ndarray:
     return np.minimum.accumulate(gain_db - ramp) + ramp
 
 
-def interpolate(values: np.ndarray, factor: int, n: int, end: float | None = None) -> np.ndarray:
-    """`factor` samples per value (float32), a straight line from each value to the next; the
-    last one glides to `end` (default: it holds). Cut or zero-padded to `n` samples."""
-    v = values.astype(np.float32, copy=False)
-    step = np.append(v[1:], v[-1] if end is None else np.float32(end)) - v
-    frac = np.arange(factor, dtype=np.float32) / np.float32(factor)
-    if factor >= 16:  # long rows: numpy broadcasts along them quickly
-        out = np.multiply.outer(step, frac)
-        out += v[:, None]
-    else:  # short rows broadcast ~4x slower: fill column by column
-        out = np.empty((len(v), factor), dtype=np.float32)
-        for phase in range(factor):
-            column = out[:, phase]
-            np.multiply(step, frac[phase], out=column)
-            column += v
-    flat = out.reshape(-1)
-    return flat[:n] if len(flat) >= n else np.pad(flat, (0, n - len(flat)))
-
-
-def to_samples(control_db: np.ndarray, hop: int, n: int) -> np.ndarray:
-    """Linear gain per sample (float32) from dB gains at control points 0, hop, 2*hop, ..."""
-    return interpolate(10.0 ** (control_db / 20.0), hop, n)
-
-
 def scale_frames(audio: np.ndarray, gain: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """(frames, channels) audio times a per-frame gain, into `out` (may be `audio` itself; may
     have two channels for mono audio, which then lands centred in both).
@@ -67,16 +45,20 @@ def scale_frames(audio: np.ndarray, gain: np.ndarray, out: np.ndarray | None = N
 def apply_gain(
     audio: np.ndarray, control_db: np.ndarray, hop: int, channels: int | None = None
 ) -> np.ndarray:
-    """(frames, channels) audio times the gain curve given in dB at control points;
+    """(frames, channels) audio times the gain curve given in dB at control points 0, hop,
+    2*hop, ... (a straight line in linear gain from each point to the next; the last holds);
     `channels=2` widens mono audio to centred stereo on the way."""
-    out = np.empty((len(audio), channels or audio.shape[1]), dtype=np.float32)
-    return scale_frames(audio, to_samples(control_db, hop, len(audio)), out=out)
+    x = np.ascontiguousarray(audio, dtype=np.float32)
+    out = np.empty((len(x), channels or x.shape[1]), dtype=np.float32)
+    gains = (10.0 ** (control_db / 20.0)).astype(np.float32)
+    kernels.apply_curve(x.reshape(-1), x.shape[1], gains, hop, out.reshape(-1))
+    return out
 
 
 def peak_db(audio: np.ndarray, hop: int) -> np.ndarray:
     """Peak level (dBFS) over all channels of (frames, channels) audio, per `hop` frames."""
-    flat = np.abs(np.ascontiguousarray(audio).reshape(-1))
-    peaks = hop_reduce(flat, hop * audio.shape[1], np.maximum).astype(np.float64)
+    flat = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    peaks = kernels.hop_peaks(flat, hop * audio.shape[1]).astype(np.float64)
     return 20.0 * np.log10(np.maximum(peaks, 10.0 ** (_FLOOR_DB / 20.0)))
 
 

@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import fft as sp_fft
 from scipy import signal
 
+from engine import kernels
 from engine.errors import AudioInputError
 
 BLOCK_SECONDS = 0.4  # BS.1770 gating block
@@ -70,9 +71,15 @@ def as_frames(audio: np.ndarray) -> np.ndarray:
     if a.shape[0] < a.shape[1]:
         raise AudioInputError("The audio must be shaped (frames, channels); it looks transposed.")
     a = a.astype(np.float32, copy=False)
-    if not np.isfinite(a).all():
+    # max and min carry any NaN or infinity through, without a temporary the size of the audio
+    if not (math.isfinite(a.max()) and math.isfinite(a.min())):
         raise AudioInputError("The audio contains invalid samples (NaN or infinity).")
     return a
+
+
+def sample_peak(audio: np.ndarray) -> float:
+    """Largest |sample| (linear), from max and min: no temporary the size of the audio."""
+    return max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
 
 
 def db(value: float) -> float:
@@ -95,22 +102,23 @@ def k_weighting_sos(sr: int) -> np.ndarray:
     return np.array(rows)
 
 
+@lru_cache(maxsize=8)
+def _k_weighting_sos32(sr: int) -> np.ndarray:
+    return k_weighting_sos(sr).astype(np.float32)
+
+
 def k_weighted_power(audio: np.ndarray, sr: int) -> np.ndarray:
     """Per-sample K-weighted power summed over channels (BS.1770 channel weight 1 for L/R/C).
 
-    Two channels filter as one complex signal (the filter is real, so they never mix): one
-    pass instead of two. Single precision reads within 1e-4 LU of double on real material.
+    Single precision (scipy's sosfilt arithmetic, compiled: engine.kernels), two channels
+    per pass; it reads within 1e-4 LU of double precision on real material.
     """
-    x = np.ascontiguousarray(as_frames(audio))
-    sos = k_weighting_sos(sr).astype(np.float32)
+    x = as_frames(audio)
+    sos = _k_weighting_sos32(sr)
     power = np.zeros(len(x))
     for c in range(0, x.shape[1], 2):
-        if c + 1 < x.shape[1]:
-            pair = x[:, c : c + 2] if x.shape[1] > 2 else x
-            k = signal.sosfilt(sos, np.ascontiguousarray(pair).view(np.complex64)[:, 0])
-            power += (k * k.conj()).real  # |L|^2 + |R|^2
-        else:
-            power += np.square(signal.sosfilt(sos, x[:, c]), dtype=np.float64)
+        pair = c + 1 < x.shape[1]
+        kernels.biquad_power(x[:, c], x[:, c + 1 if pair else c], sos, pair, power)
     return power
 
 
@@ -268,12 +276,8 @@ def _correlate_windows(
     `first_out` (chunks x chunk frames, channels) receives the first spectrum's output."""
     n, channels = x.shape
     chunk = _WINDOW - 2 * context
-    rows = chunks if chosen is None else len(chosen)
-    # Running max and min over the interleaved (re, im) floats instead of abs(): contiguous,
-    # in place, no temporaries on the hot path.
-    high = np.zeros((rows, 2 * chunk), dtype=np.float32)
-    low = np.zeros((rows, 2 * chunk), dtype=np.float32)
-    product = np.empty((rows, _WINDOW), dtype=np.complex64)
+    best = np.zeros((chunks if chosen is None else len(chosen), chunk), dtype=np.float32)
+    product = np.empty((len(best), _WINDOW), dtype=np.complex64)
     # Two channels at once: left in the real part, right in the imaginary part (the filters
     # are real, so they never mix). More channels go round in pairs.
     for c in range(0, channels, 2):
@@ -289,20 +293,16 @@ def _correlate_windows(
         for index, spectrum in enumerate(spectra):
             np.multiply(windows, spectrum, out=product)
             y = sp_fft.ifft(product, axis=1, overwrite_x=True)
-            floats = y.view(np.float32)[:, : 2 * chunk]
             if index == 0 and first_out is not None:
                 if channels == 2:  # (L, R) pairs as they are
                     first_out.view(np.complex64).reshape(chunks, chunk)[:] = y[:, :chunk]
                 else:
-                    pairs = floats.reshape(-1, 2)
-                    first_out[:, c] = pairs[:, 0]
+                    pairs = y[:, :chunk].reshape(-1)
+                    first_out[:, c] = pairs.real
                     if c + 1 < channels:
-                        first_out[:, c + 1] = pairs[:, 1]
-            np.maximum(high, floats, out=high)
-            np.minimum(low, floats, out=low)
-    np.negative(low, out=low)
-    np.maximum(high, low, out=high)
-    return np.maximum(high[:, 0::2], high[:, 1::2])
+                        first_out[:, c + 1] = pairs.imag
+            kernels.track_peaks(best, y)
+    return best
 
 
 def true_peak_envelope(
@@ -371,10 +371,10 @@ def band_limited(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 def true_peak_linear(audio: np.ndarray) -> float:
     x = as_frames(audio)
-    sample_peak = float(np.abs(x).max()) if x.size else 0.0
-    if sample_peak == 0.0:
+    peak = sample_peak(x)
+    if peak == 0.0:
         return 0.0
-    return float(true_peak_envelope(x, floor=sample_peak).max())
+    return float(true_peak_envelope(x, floor=peak).max())
 
 
 def true_peak(audio: np.ndarray, sr: int) -> float:
@@ -392,5 +392,5 @@ def measure(audio: np.ndarray, sr: int) -> Loudness:
         lufs=gated_lufs(power, sr),
         lra=loudness_range(power, sr),
         true_peak=db(true_peak_linear(x)),
-        sample_peak=db(float(np.abs(x).max())),
+        sample_peak=db(sample_peak(x)),
     )

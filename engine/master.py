@@ -24,17 +24,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
+from engine import kernels
 from engine.dynamics import apply_gain, hop_reduce, release
 from engine.errors import AudioInputError, EngineInputError
 from engine.loudness import (
     Loudness,
     as_frames,
     band_limited,
+    db,
     gated_lufs,
     interpolation_gain,
     k_weighted_power,
     loudness_range,
     measure,
+    sample_peak,
     true_peak_envelope,
 )
 
@@ -150,12 +153,11 @@ class _Analysis:
 
 
 def _analyse(x: np.ndarray, sr: int, power: np.ndarray, envelope: np.ndarray) -> _Analysis:
-    sample_peak = float(np.abs(x).max())
     before = Loudness(
         lufs=gated_lufs(power, sr),
         lra=loudness_range(power, sr),
-        true_peak=_db(float(envelope.max())),
-        sample_peak=_db(sample_peak),
+        true_peak=db(float(envelope.max())),
+        sample_peak=db(sample_peak(x)),
     )
     comp_power = hop_reduce(power, COMP_HOP, np.add) / COMP_HOP
     window = max(1, round(0.05 * sr / COMP_HOP))
@@ -167,14 +169,10 @@ def _analyse(x: np.ndarray, sr: int, power: np.ndarray, envelope: np.ndarray) ->
         sr=sr,
         power_hop=hop_reduce(power, HOP, np.add) / HOP,
         envelope=envelope,
-        peak_hop=hop_reduce(envelope, HOP, np.maximum),
+        peak_hop=kernels.hop_peaks(envelope, HOP),
         level_comp=level,
         before=before,
     )
-
-
-def _db(value: float) -> float:
-    return 20.0 * math.log10(value) if value > 0 else -math.inf
 
 
 @dataclass
@@ -225,7 +223,7 @@ def _gain_curve(a: _Analysis, plan: _Plan, gain_db: float) -> np.ndarray:
 
     if plan.transient_share > 0.0:
         peaks = hop_peak(total)
-        top = _db(float(peaks.max())) - _db(plan.threshold)
+        top = db(float(peaks.max())) - db(plan.threshold)
         if top > 0.0:
             shave = min(plan.transient_share, TRANSIENT_FRACTION * top)
             fast_threshold = plan.threshold * 10.0 ** ((top - shave) / 20.0)
@@ -308,15 +306,15 @@ def _measure_output(
     bound: np.ndarray | None = None,
 ) -> tuple[Loudness, np.ndarray]:
     """The output's meters, and its oversampled envelope (exact from 1 dB under the line)."""
-    sample_peak = float(np.abs(y).max())
-    floor = min(10.0 ** ((threshold_db - 1.0) / 20.0), sample_peak)
+    peak = sample_peak(y)
+    floor = min(10.0 ** ((threshold_db - 1.0) / 20.0), peak)
     envelope = true_peak_envelope(y, floor=floor, bound=bound)
     return (
         Loudness(
             lufs=gated_lufs(power, sr),
             lra=loudness_range(power, sr),
-            true_peak=_db(float(envelope.max())),
-            sample_peak=_db(sample_peak),
+            true_peak=db(float(envelope.max())),
+            sample_peak=db(peak),
         ),
         envelope,
     )
@@ -373,13 +371,13 @@ def _hold_ceiling(y: np.ndarray, envelope: np.ndarray, line_db: float, sr: int) 
         if float(envelope.max()) <= line * 10.0 ** (HOLD_SLACK_DB / 20.0):
             break
         fix = _limiter_gain(
-            hop_reduce(envelope, HOP, np.maximum),
+            kernels.hop_peaks(envelope, HOP),
             line * 10.0 ** (-0.05 * (attempt + 1) / 20.0),
             attack=max(1, round(0.0015 * sr / HOP)),
             release_db=LIMITER_RELEASE * HOP / sr,
         )
         y = apply_gain(y, fix, HOP)
-        envelope = true_peak_envelope(y, floor=min(line * 0.7, float(np.abs(y).max())))
+        envelope = true_peak_envelope(y, floor=min(line * 0.7, sample_peak(y)))
     return y
 
 
@@ -389,7 +387,7 @@ def limit_true_peak(audio: np.ndarray, sr: int, ceiling: float = -1.0) -> np.nda
     already under the line is returned unchanged. Used to make room for lossy encoders'
     overshoot."""
     x, envelope = band_limited(as_frames(audio), sr)
-    if float(np.abs(x).max()) == 0.0:
+    if sample_peak(x) == 0.0:
         return x
     return _hold_ceiling(x, envelope, ceiling - MARGIN_DB, sr)
 

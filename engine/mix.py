@@ -27,6 +27,7 @@ from pedalboard import (
 )
 from scipy import signal
 
+from engine import kernels
 from engine.dynamics import compress
 from engine.errors import EngineInputError
 from engine.loudness import integrated_lufs, true_peak
@@ -173,7 +174,8 @@ def _through(board: Pedalboard, audio: np.ndarray, sr: int) -> np.ndarray:
 def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
     """One stereo stem through its chain; the reverb return is part of the processed stem."""
     # A centred stem (kick, bass, snare) is mono in stereo clothes: process it once.
-    x = audio[:, :1] if np.array_equal(audio[:, 0], audio[:, 1]) else audio
+    mono = kernels.centred_mono(audio)
+    x = mono if len(mono) == len(audio) else audio
     if chain.filters is not None:
         x = _through(chain.filters, x, sr)
     role = chain.role
@@ -235,7 +237,7 @@ def mix_stems(
             stereo = np.pad(stereo, ((0, length - len(stereo)), (0, 0)))
         role = (roles or {}).get(name, name)
         role = role if role in _ROLES else "other"
-        if not np.any(stereo):
+        if kernels.is_silent(stereo):
             processed[name] = stereo.copy()
             continue
         processed[name] = _process(stereo, _stem_chain(role, profile, bpm, high_passed), sr)

@@ -20,7 +20,7 @@ import numpy as np
 from engine.audio_io import write_audio
 from engine.compose import Arrangement, BeatSpec, compose
 from engine.errors import EngineInputError
-from engine.loudness import Loudness
+from engine.loudness import Loudness, sample_peak
 from engine.master import CEILING_RANGE, MasterResult, master_to
 from engine.midi import write_midi
 from engine.mix import MixResult, bus_process, mix_stems
@@ -99,7 +99,7 @@ def mix_stage(
     """The profile's per-stem mix of rendered stems (which arrive high-passed: render
     filters each cached sound); stems and mix scaled together to leave headroom."""
     result = mix_stems(stems, sr, profile, bpm=bpm, high_passed=True)
-    peak = max(float(result.mix.max()), -float(result.mix.min())) if result.mix.size else 0.0
+    peak = sample_peak(result.mix)
     if peak > 0:
         scale = np.float32(10.0 ** (PREMASTER_PEAK_DBFS / 20.0) / peak)
         for audio in (*result.stems.values(), result.mix):

@@ -4,6 +4,10 @@ The reverb runs at a quarter of the sample rate, as the early digital reverbs di
 lives below 5 kHz anyway (the damping eats the highs), and a quarter of the samples is a
 quarter of the work. The send is band-limited before it is decimated, so nothing folds
 down into the tail, and the return is interpolated back up to the stem's rate.
+
+The room itself is pedalboard's (JUCE's freeverb). It is linear and time-invariant, so it
+is all in its impulse response: each room is rendered once, and a send is convolved with
+that response by FFT, block by block, instead of running the comb filters sample by sample.
 """
 
 from __future__ import annotations
@@ -12,33 +16,62 @@ from functools import lru_cache
 
 import numpy as np
 from pedalboard import Reverb
+from scipy import fft as sp_fft
 
-from engine.dynamics import interpolate
+from engine import kernels
 
 REVERB_DECIMATION = 4
 # A 7-tap triangle (two 4-sample boxes): nulls at every multiple of the reduced rate, where the
 # decimation would fold content down.
-_ANTI_ALIAS = np.convolve(np.ones(4), np.ones(4)) / 16.0
+_ANTI_ALIAS = (np.convolve(np.ones(4), np.ones(4)) / 16.0).astype(np.float32)
+TAIL_CUT_DB = -80.0  # the impulse response ends where what is left of it is this far down
+RESPONSE_SECONDS = 4.0  # rendered length of the impulse, longer than any tail we keep
+BLOCK = 2**16  # FFT size of the block convolution
 
 
 def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
-    """A feedback delay line: dry*(1-mix) + mix*e, where e[n] = x[n-delay] + feedback*e[n-delay].
-
-    The recursion only reaches back whole delay times, so it runs a delay-long block at a time.
-    """
-    n = len(audio)
-    wet = np.zeros_like(audio)
-    if 0 < delay < n:
-        wet[delay:] = audio[:-delay]
-        for start in range(2 * delay, n, delay):
-            block = wet[start : start + delay]
-            block += np.float32(feedback) * wet[start - delay : start - delay + len(block)]
-    return audio * np.float32(1.0 - mix) + wet * np.float32(mix)
+    """A feedback delay line on (frames, channels) audio: dry*(1-mix) + mix*e, where
+    e[n] = x[n-delay] + feedback*e[n-delay]."""
+    x = np.ascontiguousarray(audio, dtype=np.float32)
+    lag = delay * x.shape[1] if 0 < delay < len(x) else 0
+    return kernels.feedback_echo(x.reshape(-1), lag, feedback, mix).reshape(x.shape)
 
 
 @lru_cache(maxsize=32)
-def _reverb(room_size: float, damping: float, wet: float, width: float) -> Reverb:
-    return Reverb(room_size=room_size, damping=damping, wet_level=wet, dry_level=0.0, width=width)
+def room_response(
+    room_size: float, damping: float, wet: float, width: float, sr: int
+) -> np.ndarray:
+    """The room's stereo impulse response (2, taps) at `sr`, cut at TAIL_CUT_DB."""
+    room = Reverb(room_size=room_size, damping=damping, wet_level=wet, dry_level=0.0, width=width)
+    impulse = np.zeros((2, round(RESPONSE_SECONDS * sr)), dtype=np.float32)
+    impulse[0, 0] = 1.0  # the reverb mixes its two inputs to one: a send on the left will do
+    response = room(impulse, sr, reset=True)
+    left = np.cumsum((response.astype(np.float64) ** 2).sum(axis=0)[::-1])[::-1]
+    taps = max(1, int(np.count_nonzero(left > left[0] * 10.0 ** (TAIL_CUT_DB / 10.0))))
+    return np.ascontiguousarray(response[:, :taps])
+
+
+@lru_cache(maxsize=32)
+def room_spectra(
+    room_size: float, damping: float, wet: float, width: float, sr: int
+) -> tuple[np.ndarray, int]:
+    response = room_response(room_size, damping, wet, width, sr)
+    return sp_fft.rfft(response, BLOCK, axis=1), response.shape[1]
+
+
+def convolve_room(send: np.ndarray, spectra: np.ndarray, taps: int) -> np.ndarray:
+    """(2, len(send)) float32: mono `send` through the response whose BLOCK-point spectra
+    are `spectra` (overlap-add; what rings past the send's end is dropped)."""
+    n = len(send)
+    step = BLOCK - taps + 1
+    blocks = -(-n // step)
+    segments = np.zeros((blocks, step), dtype=np.float32)
+    segments.reshape(-1)[:n] = send
+    rings = sp_fft.irfft(sp_fft.rfft(segments, BLOCK, axis=1)[None] * spectra[:, None], BLOCK)
+    out = np.zeros((2, blocks * step + BLOCK), dtype=np.float32)
+    for index in range(blocks):
+        out[:, index * step : index * step + BLOCK] += rings[:, index]
+    return out[:, :n]
 
 
 def add_reverb(
@@ -51,18 +84,14 @@ def add_reverb(
     damping: float = 0.45,
     width: float = 0.9,
 ) -> np.ndarray:
-    """Add the stereo reverb return of (frames, channels) `audio` into `out` (frames, 2)."""
+    """Add the stereo reverb return of (frames, channels) `audio` into contiguous (frames, 2)
+    `out`."""
     send = audio[:, 0] + audio[:, 1] if audio.shape[1] > 1 else audio[:, 0] * np.float32(2.0)
-    low_sr = sr // REVERB_DECIMATION
     low = _decimate(send, REVERB_DECIMATION)
-    # The reverb mixes its two inputs to one, so a mono send in the left channel is the same.
-    pair = np.zeros((2, len(low)), dtype=np.float32)
-    pair[0] = low
-    tail = _reverb(room_size, damping, wet, width)(pair, low_sr, reset=True)
+    spectra, taps = room_spectra(room_size, damping, wet, width, sr // REVERB_DECIMATION)
     # Linear interpolation back up: the return is band-limited already (the damping leaves
     # little up where the interpolation images land).
-    for channel in range(2):
-        out[:, channel] += interpolate(tail[channel], REVERB_DECIMATION, len(out), end=0.0)
+    kernels.add_upsampled(out.reshape(-1), convolve_room(low, spectra, taps), REVERB_DECIMATION)
     return out
 
 
@@ -73,5 +102,5 @@ def _decimate(x: np.ndarray, factor: int) -> np.ndarray:
     count = -(-len(x) // factor)
     out = np.zeros(count, dtype=np.float32)
     for tap, weight in enumerate(_ANTI_ALIAS):
-        out += np.float32(weight) * padded[tap : tap + count * factor : factor]
+        out += weight * padded[tap : tap + count * factor : factor]
     return out

@@ -4,11 +4,11 @@ per-sound high-pass that stands in for a stem's."""
 from __future__ import annotations
 
 import numpy as np
-from pedalboard import HighpassFilter
+from pedalboard import HighpassFilter, Reverb
 
 from engine import instruments
-from engine.dynamics import compress, to_samples
-from engine.sends import add_reverb, echo
+from engine.dynamics import apply_gain, compress
+from engine.sends import add_reverb, convolve_room, echo, room_spectra
 
 SR = 44100
 
@@ -58,8 +58,9 @@ def test_mono_in_centred_stereo_out() -> None:
 
 
 def test_gain_curve_interpolates_between_control_points() -> None:
-    gains = to_samples(np.array([0.0, -20.0 * np.log10(2.0)]), 4, 8)
-    assert np.allclose(gains[:5], [1.0, 0.875, 0.75, 0.625, 0.5])
+    ones = np.ones((8, 1), np.float32)
+    gains = apply_gain(ones, np.array([0.0, -20.0 * np.log10(2.0)]), 4)[:, 0]
+    assert np.allclose(gains, [1.0, 0.875, 0.75, 0.625, 0.5, 0.5, 0.5, 0.5])  # the last holds
 
 
 def test_echo_repeats_at_the_delay_with_feedback() -> None:
@@ -97,3 +98,19 @@ def test_each_sound_high_passed_sums_to_the_stem_high_passed() -> None:
     parts[: len(fa)] += fa
     parts[5000 : 5000 + len(fb)] += fb
     assert np.abs(parts[:SR] - whole).max() < 0.01 * np.abs(whole).max()
+
+
+def test_reverb_by_impulse_response_is_pedalboards_room() -> None:
+    """The send is convolved with the room's impulse response instead of running the room;
+    the return must be the room's own, down to the -80 dB where the response is cut."""
+    low_sr = SR // 4
+    send = (np.random.default_rng(3).standard_normal(5 * low_sr) * 0.2).astype(np.float32)
+    send[3 * low_sr :] = 0.0  # and the tail rings on into silence
+    room = Reverb(room_size=0.45, damping=0.45, wet_level=0.22, dry_level=0.0, width=0.9)
+    pair = np.zeros((2, len(send)), np.float32)
+    pair[0] = send
+    expected = room(pair, low_sr, reset=True)
+    spectra, taps = room_spectra(0.45, 0.45, 0.22, 0.9, low_sr)
+    got = convolve_room(send, spectra, taps)
+    error = np.sqrt(np.mean((got - expected) ** 2) / np.mean(expected**2))
+    assert got.shape == expected.shape and error < 10 ** (-70 / 20)

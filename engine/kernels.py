@@ -1,0 +1,244 @@
+"""Compiled inner loops (numba) for the per-sample passes of the mix and the master.
+
+Each kernel is one loop over the samples where numpy would make several trips over a 10 MB
+array (abs, reduce, interpolate, multiply, widen ...), so it costs one read and one write
+per sample. They compute in float32 in the same order as the numpy expressions they stand
+for (no fast-math where rounding could differ), so a beat renders the same either way; the
+tests hold each kernel to its numpy or scipy twin.
+
+Compiled code is cached on disk beside this module: the first call in a fresh install
+compiles (a few seconds in all), every later process loads it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _compiled(*, fastmath: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Compile the function with numba at its first call. numba itself is imported then too:
+    it costs a process ~0.3 s to import, which the commands that never render (`beatbot
+    parse`, a refused request) shouldn't pay."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        compiled: Callable[..., Any] | None = None
+
+        @functools.wraps(fn)
+        def call(*args: Any) -> Any:
+            nonlocal compiled
+            if compiled is None:
+                import numba
+
+                compiled = numba.njit(cache=True, nogil=True, fastmath=fastmath)(fn)
+            return compiled(*args)
+
+        return call
+
+    return decorate
+
+
+_jit = _compiled()
+# Only for maxima: max is exact in any order, so letting LLVM vectorise the reduction
+# changes nothing but the speed.
+_jit_max = _compiled(fastmath=True)
+
+
+@_jit_max
+def hop_peaks(flat: np.ndarray, span: int) -> np.ndarray:
+    """Largest |value| of each run of `span` values of a contiguous array (float32; the last
+    run may be short): per hop of interleaved frames, span = hop x channels."""
+    n = flat.shape[0]
+    steps = (n + span - 1) // span
+    out = np.empty(steps, np.float32)
+    for step in range(steps):
+        peak = np.float32(0.0)
+        for i in range(step * span, min(n, (step + 1) * span)):
+            peak = max(peak, abs(flat[i]))
+        out[step] = peak
+    return out
+
+
+@_jit
+def apply_curve(flat: np.ndarray, channels: int, gains: np.ndarray, hop: int, out: np.ndarray):
+    """out = audio x gain, for interleaved audio and `out` (contiguous). The gain runs in a
+    straight line from gains[k] at frame k*hop to the next; the last holds, frames past the
+    curve get 0. Mono audio into a wider `out` lands centred in every channel; `out` may be
+    `flat` itself. Mono and stereo have their own loops: those are the ones LLVM vectorises
+    (a row buffer whose size it can see, one multiply per value)."""
+    n = flat.shape[0] // channels
+    wide = out.shape[0] // n if n else channels
+    frac = np.arange(hop).astype(np.float32) / np.float32(hop)
+    row = np.empty(2 * hop, np.float32)
+    steps = min(gains.shape[0], (n + hop - 1) // hop)
+    for step in range(steps):
+        base = step * hop
+        level = gains[step]
+        slope = (gains[step + 1] if step + 1 < gains.shape[0] else level) - level
+        count = min(hop, n - base)
+        if channels == 2:
+            for p in range(count):
+                gain = slope * frac[p] + level
+                row[2 * p] = gain
+                row[2 * p + 1] = gain
+            first = 2 * base
+            for q in range(2 * count):
+                out[first + q] = flat[first + q] * row[q]
+        elif channels == 1 and wide == 1:
+            for p in range(count):
+                row[p] = slope * frac[p] + level
+            for p in range(count):
+                out[base + p] = flat[base + p] * row[p]
+        elif channels == 1 and wide == 2:
+            for p in range(count):
+                gain = slope * frac[p] + level
+                row[2 * p] = gain
+                row[2 * p + 1] = gain
+            first = 2 * base
+            for q in range(2 * count):
+                out[first + q] = flat[base + q // 2] * row[q]
+        else:
+            for p in range(count):
+                gain = slope * frac[p] + level
+                for c in range(wide):
+                    i = (base + p) * wide + c
+                    out[i] = flat[(base + p) * channels + min(c, channels - 1)] * gain
+    out[steps * hop * wide :] = 0.0
+    return out
+
+
+@_jit
+def add_upsampled(out: np.ndarray, low: np.ndarray, factor: int) -> np.ndarray:
+    """Add (2, frames) audio at 1/`factor` of out's rate into interleaved stereo `out`,
+    linearly interpolated (each value glides to the next; the last glides to silence)."""
+    n = out.shape[0] // 2
+    frac = np.arange(factor).astype(np.float32) / np.float32(factor)
+    steps = min(low.shape[1], (n + factor - 1) // factor)
+    for k in range(steps):
+        base = k * factor
+        left, right = low[0, k], low[1, k]
+        last = k + 1 >= low.shape[1]
+        to_left = (np.float32(0.0) if last else low[0, k + 1]) - left
+        to_right = (np.float32(0.0) if last else low[1, k + 1]) - right
+        for p in range(min(factor, n - base)):
+            out[2 * (base + p)] += to_left * frac[p] + left
+            out[2 * (base + p) + 1] += to_right * frac[p] + right
+    return out
+
+
+@_jit
+def feedback_echo(flat: np.ndarray, lag: int, feedback: float, mix: float) -> np.ndarray:
+    """dry*(1-mix) + mix*e over a contiguous array, where e[i] = x[i-lag] + feedback*e[i-lag]
+    (interleaved frames: lag = delay x channels). The recursion reaches back a whole lag, so
+    it runs a lag-long block at a time from the block before, kept in its own buffer: each
+    block is then one straight loop LLVM can vectorise."""
+    n = flat.shape[0]
+    if not 0 < lag < n:
+        lag = max(n, 1)  # no repeat lands inside the audio: one block, dry
+    feedback32 = np.float32(feedback)
+    dry = np.float32(1.0 - mix)
+    wet = np.float32(mix)
+    out = np.empty_like(flat)
+    previous = np.zeros(lag, np.float32)  # the echo one lag back
+    current = np.zeros(lag, np.float32)
+    for start in range(0, n, lag):
+        count = min(lag, n - start)
+        if start >= lag:
+            source = flat[start - lag : start - lag + count]
+            for j in range(count):
+                current[j] = source[j] + feedback32 * previous[j]
+        x = flat[start : start + count]
+        y = out[start : start + count]
+        for j in range(count):
+            y[j] = x[j] * dry + current[j] * wet
+        previous, current = current, previous
+    return out
+
+
+@_jit
+def is_silent(audio: np.ndarray) -> bool:
+    """True when every sample of (frames, channels) audio is zero; stops at the first sound."""
+    for i in range(audio.shape[0]):
+        for c in range(audio.shape[1]):
+            if audio[i, c] != 0.0:
+                return False
+    return True
+
+
+@_jit
+def centred_mono(audio: np.ndarray) -> np.ndarray:
+    """Channel 0 of (frames, 2) audio as a contiguous (frames, 1) array when both channels
+    are identical (mono in stereo clothes), else an empty (0, 1) array. One pass that stops
+    at the first difference."""
+    n = audio.shape[0]
+    mono = np.empty((n, 1), np.float32)
+    for i in range(n):
+        left = audio[i, 0]
+        if left != audio[i, 1]:
+            return np.empty((0, 1), np.float32)
+        mono[i, 0] = left
+    return mono
+
+
+@_jit
+def biquad_power(
+    left: np.ndarray, right: np.ndarray, sos: np.ndarray, stereo: bool, out: np.ndarray
+) -> None:
+    """Add the power of one channel (or, with `stereo`, of a pair) through the float32 SOS
+    cascade `sos` (two direct-form-II-transposed sections, scipy's sosfilt) into `out`."""
+    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    zero = np.float32(0.0)
+    l1 = l2 = m1 = m2 = r1 = r2 = s1 = s2 = zero
+    for i in range(left.shape[0]):
+        x = left[i]
+        y = b0 * x + l1
+        l1 = b1 * x - a1 * y + l2
+        l2 = b2 * x - a2 * y
+        k = c0 * y + m1
+        m1 = c1 * y - d1 * k + m2
+        m2 = c2 * y - d2 * k
+        power = k * k
+        if stereo:
+            x = right[i]
+            y = b0 * x + r1
+            r1 = b1 * x - a1 * y + r2
+            r2 = b2 * x - a2 * y
+            k = c0 * y + s1
+            s1 = c1 * y - d1 * k + s2
+            s2 = c2 * y - d2 * k
+            power += k * k
+        out[i] += power
+
+
+@_jit_max
+def track_peaks(best: np.ndarray, windows: np.ndarray) -> None:
+    """best[r, k] = max(best[r, k], |re|, |im| of windows[r, k]) over best's columns: the
+    running peak of two real signals packed as one complex one."""
+    rows, width = best.shape
+    for r in range(rows):
+        for k in range(width):
+            value = windows[r, k]
+            best[r, k] = max(best[r, k], abs(value.real), abs(value.imag))
+
+
+def warm() -> None:
+    """Compile (or load from the disk cache) every kernel for the array layouts a beat uses,
+    so a render process's first beat doesn't pay for it (about half a second)."""
+    frames = np.zeros((64, 2), np.float32)
+    flat = frames.reshape(-1)
+    mono = np.zeros((64, 1), np.float32)
+    gains = np.ones(4, np.float32)
+    hop_peaks(flat, 32)
+    for channels, out in ((1, np.empty(64, np.float32)), (1, flat.copy()), (2, flat.copy())):
+        apply_curve(flat[: 64 * channels], channels, gains, 16, out)
+    add_upsampled(flat, np.zeros((2, 16), np.float32), 4)
+    feedback_echo(flat, 8, 0.25, 0.12)
+    biquad_power(frames[:, 0], frames[:, 1], np.ones((2, 6), np.float32), True, np.zeros(64))
+    track_peaks(np.zeros((1, 4), np.float32), np.zeros((1, 8), np.complex64))
+    is_silent(frames)
+    centred_mono(frames)
+    centred_mono(mono[:, :1].repeat(2, axis=1))
