@@ -159,16 +159,6 @@ def feedback_echo(flat: np.ndarray, lag: int, feedback: float, mix: float) -> np
 
 
 @_jit
-def is_silent(audio: np.ndarray) -> bool:
-    """True when every sample of (frames, channels) audio is zero; stops at the first sound."""
-    for i in range(audio.shape[0]):
-        for c in range(audio.shape[1]):
-            if audio[i, c] != 0.0:
-                return False
-    return True
-
-
-@_jit
 def centred_mono(audio: np.ndarray) -> np.ndarray:
     """Channel 0 of (frames, 2) audio as a contiguous (frames, 1) array when both channels
     are identical (mono in stereo clothes), else an empty (0, 1) array. One pass that stops
@@ -239,6 +229,5 @@ def warm() -> None:
     feedback_echo(flat, 8, 0.25, 0.12)
     biquad_power(frames[:, 0], frames[:, 1], np.ones((2, 6), np.float32), True, np.zeros(64))
     track_peaks(np.zeros((1, 4), np.float32), np.zeros((1, 8), np.complex64))
-    is_silent(frames)
     centred_mono(frames)
     centred_mono(mono[:, :1].repeat(2, axis=1))

@@ -237,7 +237,7 @@ def mix_stems(
             stereo = np.pad(stereo, ((0, length - len(stereo)), (0, 0)))
         role = (roles or {}).get(name, name)
         role = role if role in _ROLES else "other"
-        if kernels.is_silent(stereo):
+        if not np.any(stereo):
             processed[name] = stereo.copy()
             continue
         processed[name] = _process(stereo, _stem_chain(role, profile, bpm, high_passed), sr)
