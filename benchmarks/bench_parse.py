@@ -58,12 +58,20 @@ def corpus(count: int, seed: int = 7) -> list[str]:
     return messages
 
 
-def _rate(name: str, messages: list[str], fn: Callable[[str], object], repeat: int = 1) -> dict:
-    started = time.perf_counter()
-    for _ in range(repeat):
-        for message in messages:
-            fn(message)
-    elapsed = time.perf_counter() - started
+def _rate(
+    name: str, messages: list[str], fn: Callable[[str], object], repeat: int = 1, takes: int = 1
+) -> dict:
+    """Messages per second over `repeat` passes; the best of `takes` timings (each starting
+    with an empty cache), as the engine's best-of-3: a 2-vCPU VM's neighbours only slow it."""
+    elapsed = float("inf")
+    for _ in range(takes):
+        if takes > 1:
+            intents._parse_cached.cache_clear()
+        started = time.perf_counter()
+        for _ in range(repeat):
+            for message in messages:
+                fn(message)
+        elapsed = min(elapsed, time.perf_counter() - started)
     count = len(messages) * repeat
     return {
         "case": name,
@@ -113,8 +121,9 @@ def _cli(messages: list[str]) -> dict:
 def measure(quick: bool) -> list[Measure]:
     messages = corpus(4_000 if quick else 20_000)
     intents.parse("warm up the vocabulary and regexes")
-    cold = _rate("cold", messages[: 1_000 if quick else 5_000], _cold)
-    misses = _rate("misses", messages, intents.parse)
+    takes = 1 if quick else 3
+    cold = _rate("cold", messages[: 1_000 if quick else 5_000], _cold, takes=takes)
+    misses = _rate("misses", messages, intents.parse, takes=takes)
     hot = messages[:500]
     for text in hot:
         intents.parse(text)
@@ -125,7 +134,8 @@ def measure(quick: bool) -> list[Measure]:
     section = "parse"
     return [
         Measure(section, "parse(), distinct messages, cache cleared each time", cold["msgs/s"],
-                "msgs/s", TARGET, note=f"{cold['µs/msg']} µs/msg, {cold['messages']:,} messages"),
+                "msgs/s", TARGET,
+                note=f"{cold['µs/msg']} µs/msg, {cold['messages']:,} messages, best of {takes}"),
         Measure(section, "parse(), distinct messages (LRU cache misses)", misses["msgs/s"],
                 "msgs/s", TARGET, note=f"{misses['µs/msg']} µs/msg"),
         Measure(section, "parse(), repeated messages (cache hits)", hits["msgs/s"], "msgs/s",

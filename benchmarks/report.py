@@ -100,7 +100,8 @@ def markdown(rows: Sequence[Measure], machine: dict[str, str], command: str, too
         "and file encoding excluded); best of the timed takes. x realtime = audio seconds / "
         "seconds spent.",
         "- parse: `bot.intents.parse` on distinct generated chat messages with its cache "
-        "cleared before each one (the worst case), then on repeated messages (cache hits).",
+        "cleared before each one (the worst case; best of 3 passes), then on repeated messages "
+        "(cache hits).",
         "- queue: real arq workers (BeatBot's `build_worker`, one render process each) in their "
         "own processes on one Redis, rendering 30 s trap beats with every output a chat job "
         "writes (MP3, stems, MIDI, waveform). Ideal = workers / (seconds one such job's work "
