@@ -11,7 +11,9 @@ process, each worker and its render processes. At the end it prints a table and 
 - every beat, stems and master job finished once (none lost, none failed, none twice);
 - memory is flat: no process's peak over the second half of the run is more than
   `--max-growth` MiB above its peak over the first half (the first half is the warm-up:
-  caches fill, pools start; peaks, because a render process swells with each clip).
+  caches fill, pools start; peaks, because a render process swells with each clip). A
+  worker's children (its render processes and their manager) are counted together and by
+  the largest, since render processes are replaced now and then.
 
 Exit status 0 when both hold, 1 otherwise.
 """
@@ -107,8 +109,11 @@ async def _sample(crew: Fleet, soak: Soak, until: float, every: float) -> None:
         sample = {"assistant (this process)": _rss_mib("self")}
         for n, worker in enumerate(crew.workers):
             sample[f"worker {n + 1}"] = _rss_mib(worker.pid)
-            for m, child in enumerate(sorted(children_of(worker.pid))):
-                sample[f"worker {n + 1} child {m + 1}"] = _rss_mib(child)
+            # By role, not by pid: a render process is replaced every TASKS_PER_CHILD jobs,
+            # and the replacement must be compared with the process it replaced.
+            children = [_rss_mib(child) for child in children_of(worker.pid)]
+            sample[f"worker {n + 1} children, total"] = sum(children)
+            sample[f"worker {n + 1} largest child"] = max(children, default=0.0)
         soak.samples.append((time.monotonic() - start, sample))
         if time.monotonic() >= until:
             return

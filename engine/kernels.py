@@ -6,8 +6,8 @@ per sample. They compute in float32 in the same order as the numpy expressions t
 for (no fast-math where rounding could differ), so a beat renders the same either way; the
 tests hold each kernel to its numpy or scipy twin.
 
-Compiled code is cached on disk beside this module: the first call in a fresh install
-compiles (a few seconds in all), every later process loads it in milliseconds.
+Compiled code is cached on disk beside this module: the first beat after installing
+compiles it (a few seconds in all); every later process loads it in about half a second.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def biquad_power(
         m1 = c1 * y - d1 * k + m2
         m2 = c2 * y - d2 * k
         power = k * k
-        if stereo:
+        if stereo:  # spelled out again, not a loop over channels: the chains then overlap
             x = right[i]
             y = b0 * x + r1
             r1 = b1 * x - a1 * y + r2
@@ -220,7 +220,6 @@ def warm() -> None:
     so a render process's first beat doesn't pay for it (about half a second)."""
     frames = np.zeros((64, 2), np.float32)
     flat = frames.reshape(-1)
-    mono = np.zeros((64, 1), np.float32)
     gains = np.ones(4, np.float32)
     hop_peaks(flat, 32)
     for channels, out in ((1, np.empty(64, np.float32)), (1, flat.copy()), (2, flat.copy())):
@@ -230,4 +229,3 @@ def warm() -> None:
     biquad_power(frames[:, 0], frames[:, 1], np.ones((2, 6), np.float32), True, np.zeros(64))
     track_peaks(np.zeros((1, 4), np.float32), np.zeros((1, 8), np.complex64))
     centred_mono(frames)
-    centred_mono(mono[:, :1].repeat(2, axis=1))
