@@ -97,8 +97,8 @@ def markdown(rows: Sequence[Measure], machine: dict[str, str], command: str, too
         "",
         "- engine: compose + render + mix + master of a 30 s stereo 44.1 kHz beat in memory, "
         "one process pinned to one core, one BLAS/FFT thread, after a warm-up take (start-up "
-        "and file encoding excluded); best of the timed takes. x realtime = audio seconds / "
-        "seconds spent.",
+        "and file encoding excluded); each timed take a new seed (a new beat, its notes not yet "
+        "cached); best of the timed takes. x realtime = audio seconds / seconds spent.",
         "- parse: `bot.intents.parse` on distinct generated chat messages with its cache "
         "cleared before each one (the worst case; best of 3 passes), then on repeated messages "
         "(cache hits).",

@@ -81,6 +81,14 @@ def _filter(
     return signal.sosfilt(_sos(kind, cutoff, sr, order), x)
 
 
+def _sine(cycles: np.ndarray | float) -> np.ndarray:
+    """sin(2π·cycles) in single precision. The phase is wrapped to one cycle first, in double
+    precision, so the float32 angle is off by at most ~4e-7 rad (-130 dB, far under anything
+    heard) while numpy's vectorised float32 sine runs 15x faster than its float64 one."""
+    c = np.asarray(cycles, dtype=np.float64)
+    return np.sin(np.float32(2.0 * np.pi) * (c - np.floor(c)).astype(np.float32))
+
+
 def _saw(phase: np.ndarray) -> np.ndarray:
     return 2.0 * (phase - np.floor(phase + 0.5))
 
@@ -205,7 +213,7 @@ def _kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -
     n = int(sr * (decay * 3.5 + 0.05))
     t = _time(n, sr)
     freq = end + (start - end) * np.exp(-t / drop)
-    body = np.sin(2 * np.pi * _phase(freq, n, sr)) * np.exp(-t / decay)
+    body = _sine(_phase(freq, n, sr)) * np.exp(-t / decay)
     body = np.tanh(drive * body) / np.tanh(drive)
     beater = _filter(_noise(n, seed), "highpass", 1500 + 3000 * tone, sr) * np.exp(-t / 0.004)
     x = body + click * (0.5 + tone) * beater
@@ -220,10 +228,9 @@ def _snare(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) 
     n = int(sr * (noise_decay * 4 + 0.03))
     t = _time(n, sr)
     freq = body_hz * (1 + 0.4 * np.exp(-t / 0.01))
-    body = (
-        np.sin(2 * np.pi * _phase(freq, n, sr))
-        + 0.5 * np.sin(2 * np.pi * _phase(freq * 1.78, n, sr))
-    ) * np.exp(-t / body_decay)
+    body = (_sine(_phase(freq, n, sr)) + 0.5 * _sine(_phase(freq * 1.78, n, sr))) * np.exp(
+        -t / body_decay
+    )
     wires = _filter(_noise(n, seed), "bandpass", (low, high * (0.6 + 0.6 * tone)), sr)
     wires *= np.exp(-t / noise_decay)
     return 0.8 * body + level * 2.5 * wires
@@ -278,8 +285,8 @@ def _rim(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
     n = int(sr * 0.08)
     t = _time(n, sr)
     return (
-        np.sin(2 * np.pi * 1700 * t)
-        + 0.6 * np.sin(2 * np.pi * 820 * t)
+        _sine(1700 * t)
+        + 0.6 * _sine(820 * t)
         + 0.3 * _filter(_noise(n, seed), "highpass", 3000, sr)
     ) * np.exp(-t / 0.012)
 
@@ -295,7 +302,7 @@ def _tonal_drum(sr: int, base: float, decay: float, bend: float) -> np.ndarray:
     n = int(sr * decay * 4)
     t = _time(n, sr)
     freq = base * (1 + bend * np.exp(-t / 0.02))
-    return np.sin(2 * np.pi * _phase(freq, n, sr)) * np.exp(-t / decay)
+    return _sine(_phase(freq, n, sr)) * np.exp(-t / decay)
 
 
 def _conga(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
@@ -410,7 +417,7 @@ def _vibrato(
 ) -> np.ndarray:
     t = _time(n, sr)
     depth = cents / 1200.0 * np.clip((t - delay) / 0.2, 0.0, 1.0)
-    return f * 2.0 ** (depth * np.sin(2 * np.pi * rate * t))
+    return f * 2.0 ** (depth * _sine(rate * t))
 
 
 def _detuned_saws(
@@ -424,19 +431,19 @@ def _detuned_saws(
 
 
 def _v808(f, n, sr, held, b, mod_rate, seed):
-    x = np.sin(2 * np.pi * _phase(f, n, sr))
+    x = _sine(_phase(f, n, sr))
     env = _envelope(n, sr, 0.002, held, 0.12, decay=2.0, sustain=0.35)
     drive = 1.3 + 2.5 * b  # saturation lets an 808 be heard on small speakers
     return np.tanh(drive * x * env) / np.tanh(drive)
 
 
 def _vsub(f, n, sr, held, b, mod_rate, seed):
-    return np.sin(2 * np.pi * _phase(f, n, sr)) * _envelope(n, sr, 0.006, held, 0.08)
+    return _sine(_phase(f, n, sr)) * _envelope(n, sr, 0.006, held, 0.08)
 
 
 def _vbass(f, n, sr, held, b, mod_rate, seed):
     ph = _phase(f, n, sr)
-    x = 0.6 * _saw(ph) + 0.4 * np.sin(2 * np.pi * ph)
+    x = 0.6 * _saw(ph) + 0.4 * _sine(ph)
     base = float(np.mean(f))
     x = _filter(x, "lowpass", base * (2.5 + 7 * b) + 150, sr)
     return x * _envelope(n, sr, 0.004, held, 0.07, decay=0.35, sustain=0.65)
@@ -445,7 +452,7 @@ def _vbass(f, n, sr, held, b, mod_rate, seed):
 def _vreese(f, n, sr, held, b, mod_rate, seed):
     x = _detuned_saws(f, n, sr, (-14.0, 0.0, 13.0), seed)
     x = _filter(x, "lowpass", 350 + 1100 * b, sr, order=4)
-    x += 0.7 * np.sin(2 * np.pi * _phase(f, n, sr))
+    x += 0.7 * _sine(_phase(f, n, sr))
     return x * _envelope(n, sr, 0.01, held, 0.1)
 
 
@@ -455,9 +462,9 @@ def _vwobble(f, n, sr, held, b, mod_rate, seed):
     dark = _filter(raw, "lowpass", 180.0, sr, order=4)
     bright = _filter(raw, "lowpass", 1800 + 2500 * b, sr, order=2)
     rate = mod_rate or 2.0
-    lfo = 0.5 - 0.5 * np.cos(2 * np.pi * rate * _time(n, sr))  # 0..1, opening and closing
+    lfo = 0.5 - 0.5 * _sine(rate * _time(n, sr) + 0.25)  # 0..1, opening and closing
     x = dark + (bright - dark) * lfo
-    x = np.tanh(2.0 * x) + 0.5 * np.sin(2 * np.pi * ph)
+    x = np.tanh(2.0 * x) + 0.5 * _sine(ph)
     return x * _envelope(n, sr, 0.005, held, 0.08)
 
 
@@ -465,9 +472,9 @@ def _vrhodes(f, n, sr, held, b, mod_rate, seed):
     t = _time(n, sr)
     ph = _phase(f, n, sr)
     index = (0.4 + 1.4 * b) * np.exp(-t / 0.35)
-    x = np.sin(2 * np.pi * ph + index * np.sin(2 * np.pi * ph))
-    tine = 0.2 * np.sin(2 * np.pi * 4.0 * ph) * np.exp(-t / 0.04)  # two octaves up: in key
-    tremolo = 1.0 - 0.12 * (0.5 + 0.5 * np.sin(2 * np.pi * 4.5 * t))
+    x = _sine(ph + index / (2 * np.pi) * _sine(ph))
+    tine = 0.2 * _sine(4.0 * ph) * np.exp(-t / 0.04)  # two octaves up: in key
+    tremolo = 1.0 - 0.12 * (0.5 + 0.5 * _sine(4.5 * t))
     return (x + tine) * tremolo * _envelope(n, sr, 0.003, held, 0.25, decay=1.2, sustain=0.4)
 
 
@@ -480,7 +487,7 @@ def _vpiano(f, n, sr, held, b, mod_rate, seed):
         fk = base * k * np.sqrt(1 + 0.0004 * k * k)  # strings are slightly inharmonic
         if fk > 0.45 * sr:
             break
-        x += np.sin(2 * np.pi * fk * t) * np.exp(-t * (0.9 + 0.6 * k)) / k**tilt
+        x += _sine(fk * t) * np.exp(-t * (0.9 + 0.6 * k)) / k**tilt
     hammer = _filter(_noise(n, seed), "bandpass", (base * 2, base * 12), sr) * np.exp(-t / 0.004)
     return (x + 0.15 * hammer) * _envelope(n, sr, 0.002, held, 0.18)
 
@@ -489,7 +496,7 @@ def _vorgan(f, n, sr, held, b, mod_rate, seed):
     freq = _vibrato(f, n, sr, 6.2, 10.0, 0.0)  # a slow rotary shimmer
     ph = _phase(freq, n, sr)
     bars = ((0.5, 0.5), (1.0, 1.0), (2.0, 0.6), (3.0, 0.35 + 0.3 * b), (4.0, 0.2 + 0.3 * b))
-    x = sum(level * np.sin(2 * np.pi * ratio * ph) for ratio, level in bars)
+    x = sum(level * _sine(ratio * ph) for ratio, level in bars)
     return x * _envelope(n, sr, 0.008, held, 0.06)
 
 
@@ -529,7 +536,7 @@ def _vbell(f, n, sr, held, b, mod_rate, seed):
     index = (1.0 + 2.0 * b) * np.exp(-t / 0.6)
     # A whole-number ratio keeps the sidebands harmonic (a celesta-like bell): at 3.5 the
     # strongest partial sits a tenth up, out of key, and muddies the key for the listener.
-    x = np.sin(2 * np.pi * ph + index * np.sin(2 * np.pi * 3.0 * ph))
+    x = _sine(ph + index / (2 * np.pi) * _sine(3.0 * ph))
     return x * np.exp(-t / 1.4) * _envelope(n, sr, 0.002, held, 0.6)
 
 

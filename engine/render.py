@@ -154,8 +154,8 @@ def _render_track(
 ) -> None:
     """Add one track into its stereo stem.
 
-    Notes are overlap-added (BLAS axpy: scale and add in place, no temporaries) into a few
-    mono buses, one per pan position, and each bus is panned once at the end.
+    Each note is overlap-added straight into the interleaved stem, each channel at its pan
+    gain (BLAS axpy: scale and add in place, no temporaries).
     """
     gain = 10.0 ** (track.gain_db / 20.0)
     highpass = highpass_hz(track.stem)  # the mix's, applied to each cached sound
