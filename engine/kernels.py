@@ -79,27 +79,23 @@ def apply_curve(flat: np.ndarray, channels: int, gains: np.ndarray, hop: int, ou
         level = gains[step]
         slope = (gains[step + 1] if step + 1 < gains.shape[0] else level) - level
         count = min(hop, n - base)
-        if channels == 2:
+        if wide == 2 and channels <= 2:
             for p in range(count):
                 gain = slope * frac[p] + level
                 row[2 * p] = gain
                 row[2 * p + 1] = gain
             first = 2 * base
-            for q in range(2 * count):
-                out[first + q] = flat[first + q] * row[q]
+            if channels == 2:
+                for q in range(2 * count):
+                    out[first + q] = flat[first + q] * row[q]
+            else:  # mono, centred in both channels
+                for q in range(2 * count):
+                    out[first + q] = flat[base + q // 2] * row[q]
         elif channels == 1 and wide == 1:
             for p in range(count):
                 row[p] = slope * frac[p] + level
             for p in range(count):
                 out[base + p] = flat[base + p] * row[p]
-        elif channels == 1 and wide == 2:
-            for p in range(count):
-                gain = slope * frac[p] + level
-                row[2 * p] = gain
-                row[2 * p + 1] = gain
-            first = 2 * base
-            for q in range(2 * count):
-                out[first + q] = flat[base + q // 2] * row[q]
         else:
             for p in range(count):
                 gain = slope * frac[p] + level

@@ -33,8 +33,7 @@ def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarr
     """A feedback delay line on (frames, channels) audio: dry*(1-mix) + mix*e, where
     e[n] = x[n-delay] + feedback*e[n-delay]."""
     x = np.ascontiguousarray(audio, dtype=np.float32)
-    lag = delay * x.shape[1] if 0 < delay < len(x) else 0
-    return kernels.feedback_echo(x.reshape(-1), lag, feedback, mix).reshape(x.shape)
+    return kernels.feedback_echo(x.reshape(-1), delay * x.shape[1], feedback, mix).reshape(x.shape)
 
 
 @lru_cache(maxsize=32)
