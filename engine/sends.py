@@ -36,7 +36,6 @@ def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarr
     return kernels.feedback_echo(x.reshape(-1), delay * x.shape[1], feedback, mix).reshape(x.shape)
 
 
-@lru_cache(maxsize=32)
 def room_response(
     room_size: float, damping: float, wet: float, width: float, sr: int
 ) -> np.ndarray:
