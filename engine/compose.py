@@ -18,6 +18,7 @@ import numpy as np
 from engine.errors import EngineInputError
 from engine.genres import GENRE_NAMES, MOODS, get_genre
 from engine.grooves import HIT_VELOCITY, Style, style_for
+from engine.palettes import GM_PROGRAMS
 from engine.theory import (
     MOOD_COLOUR,
     Chord,
@@ -69,24 +70,6 @@ GM_DRUMS: dict[str, int] = {
     "tom": 45,
 }
 TOM_NOTES = (50, 48, 45, 43)  # high tom -> floor tom
-# General MIDI programs (0-based) for the pitched voices.
-GM_PROGRAMS: dict[str, int] = {
-    "808": 38,
-    "sub": 38,
-    "bass": 33,
-    "reese": 39,
-    "wobble": 39,
-    "rhodes": 4,
-    "piano": 0,
-    "organ": 17,
-    "pad": 89,
-    "pluck": 45,
-    "lead": 81,
-    "supersaw": 90,
-    "bell": 10,
-    "guitar": 30,
-    "strings": 48,
-}
 
 # Mood -> (brightness 0..1, density multiplier).
 MOOD_TIMBRE: dict[str, tuple[float, float]] = {
@@ -203,6 +186,20 @@ class Section:
         return ENERGY.get(self.name, 0.7)
 
 
+@dataclass(frozen=True)
+class FilterMove:
+    """Filter automation on some stems over a span of the beat: the cutoff glides (on a log
+    scale) from `from_hz` at `start` to `to_hz` at `end`; outside every move a stem is
+    unfiltered. Renders apply it; the MIDI and stems are unaffected otherwise."""
+
+    stems: tuple[str, ...]
+    start: float  # beats
+    end: float  # beats
+    kind: str  # "lowpass" | "highpass"
+    from_hz: float
+    to_hz: float
+
+
 @dataclass
 class Arrangement:
     spec: BeatSpec
@@ -216,6 +213,7 @@ class Arrangement:
     sidechain: float  # 0..1: how deep bass/chords duck under the kick
     brightness: float
     beats_per_bar: int = BEATS_PER_BAR
+    automation: tuple[FilterMove, ...] = ()
 
     @property
     def bpm(self) -> float:
