@@ -48,6 +48,20 @@ def _check(validator: Draft202012Validator, value: Any, what: str) -> None:
         raise AssertionError(f"{what} does not match its schema: {detail}")
 
 
+def snake_keys(value: Any, where: str = "") -> list[str]:
+    """Every key in a JSON value that isn't camelCase (has an underscore), with its path."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "_" in str(key):
+                found.append(f"{where}.{key}")
+            found += snake_keys(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += snake_keys(item, f"{where}[{index}]")
+    return found
+
+
 async def fetch_documents(client: Any, token: str) -> Documents:
     """Both documents as a client gets them (aiohttp's test client or a ClientSession)."""
     headers = {"Authorization": f"Bearer {token}"}

@@ -26,7 +26,7 @@ from bot.connections import RedisHandle
 from bot.services import Services
 from engine.audio_io import decode
 from tests.audio_fixtures import write_tone
-from tests.daw_schemas import fetch_documents
+from tests.daw_schemas import fetch_documents, snake_keys
 from tests.workers import run_worker
 
 TOKEN = "test-token-0123456789"
@@ -169,6 +169,8 @@ async def test_daw_beat_is_queued_rendered_and_downloadable_with_range(
 
     history = await (await api.get("/api/history", headers=ada)).json()
     documents.check_rest("HistoryResponse", history)
+    for wire in (queued, status, body, history):  # one naming style everywhere
+        assert snake_keys(wire) == []
     entry = history["history"][0]
     assert [h["generationId"] for h in history["history"]] == [queued["generationId"]]
     assert ISO_UTC.match(entry["createdAt"]) and entry["expired"] is False
@@ -345,6 +347,7 @@ async def test_daw_uploads_feed_master_stems_and_mix_jobs(
         body = await (await api.get(f"/api/generate/result/{job}", headers=AUTH)).json()
         assert body["success"], body
         documents.check_rest("ResultResponse", body)
+        assert snake_keys(body) == []
         results[kind] = body["result"]
     master = await (await api.get(local(results["master"]["audioUrl"]))).read()
     loudness, seconds = lufs_of(master, tmp_path, "master." + results["master"]["format"])

@@ -17,7 +17,7 @@ from adapters.daw_server import create_app
 from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle
 from bot.services import Services
-from tests.daw_schemas import Documents, fetch_documents
+from tests.daw_schemas import Documents, fetch_documents, snake_keys
 from tests.workers import run_worker
 
 TOKEN = "ws-test-token"
@@ -44,6 +44,7 @@ async def frames_until(
     while True:
         frame = await asyncio.wait_for(ws.receive_json(), timeout=30)
         documents.check_frame(frame)
+        assert snake_keys(frame) == [], frame["event"]
         frames.append(frame)
         if frame["event"] == last:
             return frames

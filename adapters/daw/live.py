@@ -3,7 +3,9 @@
 One task tails the Redis Stream and fans each event out to the clients it belongs to (the
 job's user). Every client has a bounded queue: a client that stops reading is dropped with
 close code 1013 instead of stalling everyone else, and can come back with `?since=<id>` to
-replay exactly what it missed.
+replay exactly what it missed. A `since` the capped stream already trimmed gets a `stream:gap`
+frame before the replay; one newer than the newest event gets a `stream:error` frame and close
+code 1008 (it would otherwise mute the socket: every event would look already seen).
 """
 
 from __future__ import annotations
