@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.daw import api, live
+from adapters.daw.asyncapi import asyncapi_document
 from adapters.daw.http import API_TOKEN, bearer_auth, cors_middleware, errors_as_json
 from adapters.daw.metrics import CONTENT_TYPE, METRICS, Metrics
 from adapters.daw.openapi import openapi_document
@@ -35,7 +36,7 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app[API_TOKEN] = api_token
     app[api.SERVICES] = services
     app[api.ASSISTANT] = Assistant(services)
-    hub = app[live.HUB] = live.EventHub(services.events)
+    hub = app[live.HUB] = live.EventHub(services)
     meters = app[METRICS] = Metrics(services.jobs)
     hub.observers.append(meters.observe)
     app.add_routes(api.routes)
@@ -43,6 +44,7 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_get("/api/asyncapi.json", asyncapi)
     app.router.add_get("/", widget)
     app.router.add_static("/static/", WEB_ROOT, show_index=False)
     app.on_startup.append(_start_background)
@@ -80,7 +82,11 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(request.app[api.SERVICES].settings.engine))
+
+
+async def asyncapi(request: web.Request) -> web.Response:
+    return web.json_response(asyncapi_document(request.host))
 
 
 async def widget(request: web.Request) -> web.FileResponse:

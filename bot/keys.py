@@ -9,12 +9,18 @@ def queue(prefix: str) -> str:
 
 
 def job(prefix: str, job_id: str) -> str:
-    """Hash: one job's record (state, progress, stage, request, result, error)."""
+    """Hash: one job's record (state, progress, stage, request, result, error); expires
+    `storage.retention_days` after the job was queued."""
     return f"{prefix}:job:{job_id}"
 
 
-def generation_job(prefix: str) -> str:
-    """Hash: generation id -> job id."""
+def generation_job(prefix: str, generation_id: str) -> str:
+    """String: the job id of a generation; expires with the job's record."""
+    return f"{prefix}:generation-job:{generation_id}"
+
+
+def generation_jobs_legacy(prefix: str) -> str:
+    """Hash: generation id -> job id, as written before job records expired (read only)."""
     return f"{prefix}:generation-jobs"
 
 
