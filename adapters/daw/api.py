@@ -17,6 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from adapters.daw.http import HTTPProblem, json_body, ok, user_of
+from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json, public_files
 from bot import work
 from bot.assistant import Assistant, queue_beat, queue_job
@@ -312,6 +313,7 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
     ):
         if hasattr(reply, name):
             data[key] = getattr(reply, name)
+    data["html"] = reply_html(reply)  # the same words, formatted and escaped for the page
     if getattr(reply, "files", None):
         data["files"] = [
             {"title": f.title, "kind": f.kind, "url": f.url, "size": f.size} for f in reply.files
