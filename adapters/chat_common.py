@@ -73,7 +73,10 @@ class EditThrottle:
         last = self._last.get(key)
         if key not in self._timers and (last is None or now - last >= self.interval):
             self._last[key] = now
-            await edit()
+            try:
+                await edit()
+            finally:  # the interval runs from when the edit landed, however slow it was
+                self._last[key] = self.clock()
             return
         self._held[key] = edit  # a newer stage replaces an older one still waiting
         if key not in self._timers:
@@ -86,7 +89,6 @@ class EditThrottle:
             edit = self._held.pop(key, None)
             if edit is None:
                 return
-            self._last[key] = self.clock()
             sending = self._sending[key] = asyncio.ensure_future(edit())
             try:
                 await asyncio.shield(sending)  # `finish` waits for it rather than cutting it
@@ -94,6 +96,7 @@ class EditThrottle:
                 log.warning("a held progress edit failed", exc_info=True)
             finally:
                 self._sending.pop(key, None)
+                self._last[key] = self.clock()
         finally:
             if self._timers.get(key) is asyncio.current_task():
                 del self._timers[key]

@@ -178,7 +178,7 @@ async def test_discord_progress_shows_the_stages_of_a_short_job(
 ) -> None:
     """A 2 s beat renders in about a second: the edit throttle holds the newest stage and
     sends it when the interval is up, so the status moves through rendering, not 0 -> 100."""
-    interval = 0.3
+    interval = 0.2
     async with running_bot(bot_services(services, fake, edit_interval=interval)):
         _thread, status = await beat_in_thread(fake, "make a house beat for 2 seconds")
         await run_worker(settings, redis_handle)
@@ -192,8 +192,11 @@ async def test_discord_progress_shows_the_stages_of_a_short_job(
     shown = [c.json["content"].splitlines()[-1] for c in edits if "%" in c.json["content"]]
     percents = [int(line.split("%")[0].split()[-1]) for line in shown]
     assert shown[0].endswith("0% · Queued")
-    assert any(0 < p < 100 for p in percents), shown  # progress within the job
-    assert any("Rendering" in line for line in shown), shown
+    # Progress within the job, not 0% -> 100%: the first stage at once, then the newest
+    # stage each interval (how many depends on how fast this machine renders).
+    assert len([p for p in percents if 0 < p < 100]) >= 2, shown
+    stages = {str(d["stage"]) for d in progress}
+    assert all(line.split(" · ")[1] in stages for line in shown[1:]), shown
     assert percents == sorted(percents), shown  # never backwards
     assert len(shown) - 1 <= len(progress)  # no edit without a stage to show
     progress_edits = edits[1:]

@@ -19,7 +19,7 @@ CONSOLE = Markup(
     bold="[bold]{}[/bold]",
     italic="[italic]{}[/italic]",
     code="[cyan]{}[/cyan]",
-    link="[link={url}]{text}[/link]",
+    link="{text} ([link={url}]{url}[/link])",  # the address shows where links can't
 )
 
 
