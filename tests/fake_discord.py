@@ -29,6 +29,7 @@ CHANNEL_ID = 900_000_000_000_000_002
 BOT_ID = 900_000_000_000_000_003
 APP_ID = BOT_ID
 USER_ID = 900_000_000_000_000_004
+DM_ID = 900_000_000_000_000_005  # the human's direct messages with the bot
 TOKEN = "fake-token"
 EPHEMERAL = 64
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -82,6 +83,7 @@ class FakeDiscord:
                 "position": 0,
                 "permission_overwrites": [],
             },
+            str(DM_ID): {"id": str(DM_ID), "type": 1, "recipients": [HUMAN]},
         }
         self.messages: dict[str, dict[str, Any]] = {}
         self.downloads: dict[str, bytes] = {}  # attachment files the bot may fetch
@@ -363,7 +365,9 @@ class FakeDiscord:
             "pinned": False,
             "type": 0,
         }
-        if author is HUMAN:
+        if self.channels.get(channel_id, {}).get("type") == 1:
+            del message["guild_id"]  # a DM belongs to no guild
+        elif author is HUMAN:
             message["member"] = {
                 "roles": [],
                 "joined_at": _now(),
