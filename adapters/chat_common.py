@@ -13,9 +13,12 @@ import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import urlparse
 
 from bot import keys
+from bot.jobs import Origin
+from bot.messages import Reply
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,30 @@ def neutralise_mentions(text: str) -> str:
         .replace("<@", "<@\u200b")
         .replace("<!", "<!\u200b")
     )
+
+
+class ShowsStatus(Protocol):
+    async def show_accepted(self, origin: Origin, reply: Reply) -> None: ...
+
+
+class ChatSurface:
+    """One request's answers on a chat platform (`bot.policy.Surface`): subclasses say how to
+    answer in place and open a job's place; a typed message has no private way back, so its
+    private answers go in place, and a job's status goes through the platform's flow."""
+
+    flow: ShowsStatus
+
+    async def in_place(self, reply: Reply) -> None:
+        raise NotImplementedError
+
+    async def privately(self, reply: Reply) -> None:
+        await self.in_place(reply)
+
+    async def open_job(self) -> Origin:
+        raise NotImplementedError
+
+    async def job_status(self, origin: Origin, reply: Reply) -> None:
+        await self.flow.show_accepted(origin, reply)
 
 
 class EditThrottle:

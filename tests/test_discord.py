@@ -479,3 +479,22 @@ async def test_discord_healthz_says_ok_once_connected(
         body = await (await client.get("/healthz")).json()
     assert body["discord"]["ok"] is True and body["discord"]["state"] == "ready"
     assert "slack" not in body  # not configured: not reported
+
+
+async def test_serve_warns_when_chat_links_point_at_loopback(
+    services: Services, fake: FakeDiscord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aiohttp import web
+
+    from adapters.cli.service import _start_chat_adapters
+
+    bot = bot_services(services, fake)
+    assert bot.settings.storage.public_url.startswith("http://127.0.0.1")
+    stop = asyncio.Event()
+    tasks = _start_chat_adapters(bot, web.Application(), stop)
+    await fake.wait_ready()
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    warning = [line for line in capsys.readouterr().err.splitlines() if "Warning" in line]
+    assert len(warning) == 1 and "links posted in Discord point at http://127.0.0.1" in warning[0]
+    assert "BEATBOT_STORAGE__PUBLIC_URL" in warning[0]

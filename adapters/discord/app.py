@@ -89,6 +89,7 @@ async def run_discord(
         # is left half-posted; only then close the client it posts through.
         with contextlib.suppress(Exception, asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(delivery), DRAIN_SECONDS)
+        await client.flow.throttle.close()  # no held progress edit outlives the client
         await client.close()
         for task in (bot, delivery, stopping):
             task.cancel()

@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from adapters.chat_common import WORKING, EditThrottle, StatusBoard
+from adapters.chat_common import WORKING, ChatSurface, EditThrottle, StatusBoard
 from adapters.discord.buttons import actions_view, command_for
 from adapters.discord.render import (
     DEFAULT_UPLOAD_LIMIT,
@@ -380,22 +380,10 @@ class Flow:
 # --- surfaces: how one request is answered ------------------------------------------------
 
 
-class Surface:
-    """The answers to one request (see `bot.policy.Surface`)."""
+class Surface(ChatSurface):
+    """The answers to one Discord request (see `bot.policy.Surface`)."""
 
     flow: Flow
-
-    async def in_place(self, reply: Reply) -> None:
-        raise NotImplementedError
-
-    async def privately(self, reply: Reply) -> None:
-        await self.in_place(reply)  # a typed message has no private channel back
-
-    async def open_job(self) -> Origin:
-        raise NotImplementedError
-
-    async def job_status(self, origin: Origin, reply: Reply) -> None:
-        await self.flow.show_accepted(origin, reply)
 
 
 class MessageSurface(Surface):

@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.chat_common import WORKING, EditThrottle, StatusBoard, status_text
+from adapters.chat_common import WORKING, ChatSurface, EditThrottle, StatusBoard, status_text
 from adapters.slack import commands
 from adapters.slack.blocks import (
     actions_block,
@@ -313,8 +313,8 @@ class Flow:
 # --- surfaces: how one request is answered ------------------------------------------------
 
 
-class Surface:
-    """The answers to one request (see `bot.policy.Surface`)."""
+class Surface(ChatSurface):
+    """The answers to one Slack request (see `bot.policy.Surface`)."""
 
     flow: Flow
     channel: str
@@ -322,15 +322,6 @@ class Surface:
 
     async def in_place(self, reply: Reply) -> None:
         await self.flow.post_reply(self.channel, self.thread, reply)
-
-    async def privately(self, reply: Reply) -> None:
-        await self.in_place(reply)  # a typed message has no private channel back
-
-    async def open_job(self) -> Origin:
-        raise NotImplementedError
-
-    async def job_status(self, origin: Origin, reply: Reply) -> None:
-        await self.flow.show_accepted(origin, reply)
 
 
 class MessageSurface(Surface):
