@@ -17,6 +17,8 @@ from adapters.daw.asyncapi import asyncapi_document
 from adapters.daw.http import API_TOKEN, bearer_auth, cors_middleware, errors_as_json
 from adapters.daw.metrics import CONTENT_TYPE, METRICS, Metrics
 from adapters.daw.openapi import openapi_document
+from adapters.daw.wire import iso_utc
+from bot import health
 from bot.assistant import Assistant
 from bot.services import Services
 
@@ -68,7 +70,24 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"ok": False, "redis": "unreachable"}, status=503)
     stats = await services.queue.stats()
-    return web.json_response({"ok": True, "redis": "ok", "queue": stats})
+    return web.json_response({"ok": True, "redis": "ok", "queue": stats, **await _chat(services)})
+
+
+async def _chat(services: Services) -> dict[str, dict[str, object]]:
+    """Each configured chat adapter: {"ok": false, "state": "failed", "error": "..."} when a
+    wrong token or a missing Discord intent stopped it (the rest of BeatBot still serves)."""
+    prefix = services.settings.queue.key_prefix
+    configured = {
+        "discord": services.secrets.discord_token is not None,
+        "slack": services.secrets.slack_bot_token is not None,
+    }
+    found = {}
+    for platform, on in configured.items():
+        if on:
+            seen = await health.read(services.redis, prefix, platform)
+            state = (seen or health.AdapterHealth("starting")).to_json()
+            found[platform] = {**state, "since": iso_utc(state["since"] or None)}
+    return found
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -98,6 +98,12 @@ def chat_prefs(platform: str, prefix: str, user: str) -> str:
     return f"{prefix}:{platform}:prefs:{user}"
 
 
+def chat_health(prefix: str, platform: str) -> str:
+    """String (JSON): whether a chat adapter could start, and if not, why (for /healthz and
+    `beatbot doctor`)."""
+    return f"{prefix}:health:{platform}"
+
+
 def consumer_alive(prefix: str, group: str) -> str:
     """String with a TTL: a chat adapter's delivery loop refreshes it while it runs."""
     return f"{prefix}:alive:{group}"

@@ -18,6 +18,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from adapters.daw.http import HTTPProblem, content_disposition, json_body, ok, user_of
+from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json
 from adapters.daw.wire import history_json, iso_utc, job_status, public_files, result_json
 from bot.assistant import Assistant, queue_beat, queue_job
@@ -352,7 +353,6 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"type": {"jobaccepted": "accepted"}.get(kind, kind)}
     for name, key in (
         ("text", "text"),
-        ("html", "html"),
         ("job_id", "jobId"),
         ("generation_id", "generationId"),
         ("percent", "percent"),
@@ -360,6 +360,7 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
     ):
         if hasattr(reply, name):
             data[key] = getattr(reply, name)
+    data["html"] = reply_html(reply)  # the same words, formatted and escaped for the page
     if getattr(reply, "files", None):
         data["files"] = _reply_files(svc, reply)
     if getattr(reply, "actions", None):

@@ -297,10 +297,21 @@ class HistoryResponse(BaseModel):
     history: list[HistoryEntry]
 
 
+class ChatAdapterHealth(BaseModel):
+    """A configured chat adapter: `ok` false with a one-sentence fix when it was stopped."""
+
+    ok: bool
+    state: Literal["starting", "ready", "failed"]
+    error: str
+    since: str | None  # ISO 8601 UTC; null before it first reported
+
+
 class Health(BaseModel):
     ok: bool
     redis: Literal["ok", "unreachable"]
     queue: QueueStats | None = None
+    discord: ChatAdapterHealth | None = None
+    slack: ChatAdapterHealth | None = None
 
 
 # --- WebSocket frames the server adds (the stream's own events are in bot.events) ------------
