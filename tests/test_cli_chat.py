@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -178,9 +179,15 @@ def test_ctrl_c_mid_job_cancels_it_exits_130_and_leaves_no_orphan(
     assert f"{job}:generate_beat aborted" in log_text, log_text[-3000:]
     assert "Traceback" not in log_text, log_text[-3000:]
 
-    # Nothing orphaned: `beatbot doctor` (exit 1 on "no worker and N jobs waiting") is clean.
+    assert_nothing_orphaned(person["data"], job)
+
+
+def assert_nothing_orphaned(data_dir: Path, job: str) -> None:
+    """After the chat has exited: the job is finished as cancelled and nothing of it is left
+    queued, running or half-written, as `doctor`, `/healthz` and the keys themselves show."""
+    # `beatbot doctor` exits 1 and says "no worker and 1 job waiting" on an orphan.
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("BEATBOT")}
-    env.update(BEATBOT_STORAGE__DATA_DIR=str(person["data"]), PYTHONPATH=str(ROOT))
+    env.update(BEATBOT_STORAGE__DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     doctor = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "doctor", "--json"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
@@ -192,7 +199,7 @@ def test_ctrl_c_mid_job_cancels_it_exits_130_and_leaves_no_orphan(
     assert "1 failed" in checks["queue"]["detail"], checks["queue"]
 
     # ... and the keys themselves: no queue entry, no active mark, no arq job in flight.
-    handle, client = open_redis(person["data"])
+    handle, client = open_redis(data_dir)
     try:
         record = client.hgetall(keys.job(PREFIX, job))
         assert record[b"state"].decode() == JobState.FAILED.value
@@ -208,14 +215,14 @@ def test_ctrl_c_mid_job_cancels_it_exits_130_and_leaves_no_orphan(
         assert client.zscore("arq:abort", job) is None
 
         # /healthz on the same Redis counts nothing waiting or active.
-        health = _healthz(person["data"], handle)
+        health = _healthz(data_dir, handle)
         assert health["ok"] and health["queue"]["waiting"] == 0 and health["queue"]["active"] == 0
     finally:
-        release_redis(person["data"], client)
+        release_redis(data_dir, client)
 
     # Nothing half-written is left for a later worker, and the cancelled beat wasn't kept.
-    assert list((person["data"] / "staging").iterdir()) == []
-    assert list((person["data"] / "clips").iterdir()) == []
+    assert list((data_dir / "staging").iterdir()) == []
+    assert list((data_dir / "clips").iterdir()) == []
 
 
 def _healthz(data_dir: Path, handle: connections.RedisHandle) -> dict:
@@ -235,6 +242,40 @@ def _healthz(data_dir: Path, handle: connections.RedisHandle) -> dict:
             await services.close()
 
     return asyncio.run(ask())
+
+
+def test_sigint_to_the_whole_group_while_piped_cancels_and_exits_130(
+    person: dict[str, Path],
+) -> None:
+    """A terminal's Ctrl-C with the chat's input piped: SIGINT reaches every process of the
+    group, render processes included; only the chat acts on it."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("BEATBOT")}
+    env.update(BEATBOT_STORAGE__DATA_DIR=str(person["data"]), PYTHONPATH=str(ROOT))
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "chat", "--user", "ada"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=person["work"], env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert chat.stdin is not None and chat.stdout is not None
+        chat.stdin.write("make a trap beat 2 minutes\n")
+        chat.stdin.flush()  # and kept open: the chat waits for more
+        seen = []
+        for line in chat.stdout:
+            seen.append(line)
+            if re.match(r"\s*[1-9]\d?% Rendering", line):
+                break
+        job = re.search(r"\(job ([0-9a-f]{12})\)", "".join(seen))
+        assert job is not None, seen
+        os.killpg(chat.pid, signal.SIGINT)
+        out, err = chat.communicate(timeout=60)
+    finally:
+        if chat.poll() is None:
+            chat.kill()
+    assert chat.returncode == 130, (out, err)
+    assert f"Cancelled job {job.group(1)}." in out
+    assert "Traceback" not in out + err and err.strip() == "", err
+    assert_nothing_orphaned(person["data"], job.group(1))
 
 
 # --- leaving -------------------------------------------------------------------------------
