@@ -27,6 +27,7 @@ import pytest
 import redis
 import soundfile as sf
 
+from adapters.cli.attach import PathProblem, find_paths, without_paths
 from adapters.daw_server import create_app
 from bot import connections, keys
 from bot.config import Secrets, load_settings
@@ -346,3 +347,35 @@ def test_file_paths_in_messages_are_sent_as_attachments(
     chat.send("quit")
     assert chat.wait_exit() == 0
     assert "Traceback" not in chat.text
+
+
+@pytest.mark.parametrize(
+    ("text", "paths", "rest"),
+    [
+        ("stems of ./beat.mp3", ["beat.mp3"], "stems of"),
+        ('master "My Beats/a b.wav" for club', ["My Beats/a b.wav"], "master for club"),
+        ("master My\\ Beats/a\\ b.wav.", ["My Beats/a b.wav"], "master ."),
+        ("it's 'My Beats/a b.wav', isn't it", ["My Beats/a b.wav"], "it's , isn't it"),
+        ("mix beat.mp3, ./beat.mp3 bass heavy", ["beat.mp3", "beat.mp3"], "mix , bass heavy"),
+        # Words that aren't paths stay words, even where a file or folder has that name.
+        ("make a house beat", [], "make a house beat"),
+        ("/help", [], "/help"),
+        ("rock 'n' roll 24/7 at 140", [], "rock 'n' roll 24/7 at 140"),
+        ("export it as .wav", [], "export it as .wav"),
+    ],
+)
+def test_paths_are_found_in_a_message_and_taken_out_of_it(
+    text: str, paths: list[str], rest: str, tmp_path: Path
+) -> None:
+    (tmp_path / "My Beats").mkdir()
+    for name in ("beat.mp3", "My Beats/a b.wav", "house"):
+        (tmp_path / name).write_bytes(b"x")
+    mentions = find_paths(text, cwd=tmp_path)
+    assert [m.path for m in mentions] == [tmp_path / p for p in paths]
+    assert without_paths(text, mentions) == rest
+
+
+@pytest.mark.parametrize("text", ["master ~/gone.wav", "stems of ./nope", "use /tmp/x/y.flac"])
+def test_a_path_that_is_not_there_is_an_error_naming_it(text: str, tmp_path: Path) -> None:
+    with pytest.raises(PathProblem, match=r"^I can't find (~/gone\.wav|\./nope|/tmp/x/y\.flac)\."):
+        find_paths(text, cwd=tmp_path)

@@ -78,10 +78,12 @@ def chat(no_worker: bool, user: str | None, settings: Settings) -> None:
     data_dir = ensure_data_dir(settings)
     log_path = route_logs(data_dir)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    person = user or _login()
     code = asyncio.run(
-        _chat(settings, user or _login(), with_worker=not no_worker, interactive=interactive,
-              log_path=log_path)
-    )  # fmt: skip
+        _chat(
+            settings, person, with_worker=not no_worker, interactive=interactive, log_path=log_path
+        )
+    )
     if code:
         raise SystemExit(code)
 
