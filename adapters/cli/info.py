@@ -84,6 +84,21 @@ def check_data_dir(settings: Settings) -> Check:
     return Check("data dir", "ok", str(path))
 
 
+def check_disk(settings: Settings) -> Check:
+    """Clips and uploads against `storage.max_gb` (the worker prunes to it, oldest first)."""
+    from bot.disk import budget_bytes, usage
+
+    used = usage(settings.data_dir, budget_bytes(settings))
+    if used.over:
+        return Check(
+            "disk",
+            "missing",
+            f"{used.describe()} (over storage.max_gb)",
+            "start a worker (it removes the oldest clips first) or raise storage.max_gb",
+        )
+    return Check("disk", "ok", used.describe())
+
+
 def check_ffmpeg() -> Check:
     path = find_ffmpeg()
     if path is None:
@@ -311,6 +326,8 @@ def check_chat(
 def run_checks(settings: Settings, secrets: Secrets) -> list[Check]:
     checks = [check_data_dir(settings), check_ffmpeg()]
     data_dir_ok = checks[0].status == "ok"
+    if data_dir_ok:
+        checks.insert(1, check_disk(settings))
     handle: RedisHandle | None = None
     if data_dir_ok or secrets.redis_url:
         redis_check, handle = check_redis(settings, secrets)
