@@ -21,7 +21,6 @@ import getpass
 import logging
 import logging.handlers
 import os
-import re
 import signal
 import stat
 import sys
@@ -36,6 +35,7 @@ from rich.text import Text
 
 from adapters.cli.attach import find_paths, upload_paths, without_paths
 from adapters.cli.common import ensure_data_dir, with_settings
+from adapters.cli.richtext import terminal_text
 from adapters.cli.runtime import running_services
 from bot.assistant import Assistant, replies_for_event
 from bot.config import Settings
@@ -111,23 +111,6 @@ def route_logs(data_dir: Path) -> Path:
     return path
 
 
-def render_text(text: str) -> Text:
-    """Reply text as the terminal shows it: the one place chat text is turned into terminal
-    text. Light Markdown's `**bold**` is bold on a terminal and plain when piped (never
-    literal asterisks)."""
-    out = Text()
-    position = 0
-    for match in _BOLD.finditer(text):
-        out.append(text[position : match.start()])
-        out.append(match.group(1), style="bold")
-        position = match.end()
-    out.append(text[position:])
-    return out
-
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-
-
 class TerminalView:
     """Shows Replies: rich text above the prompt at a terminal, plain lines when piped.
 
@@ -151,7 +134,7 @@ class TerminalView:
             del self.progress[job_id]
             self._changed()
         if isinstance(reply, TextReply):
-            self.say(reply.text)
+            self._print(terminal_text(reply))
             if reply.actions:
                 self.say("try: " + " · ".join(a.command for a in reply.actions))
         elif isinstance(reply, ErrorReply):
@@ -170,8 +153,8 @@ class TerminalView:
                 self.note("  next: " + " · ".join(f'"{a.command}"' for a in reply.actions))
 
     def say(self, text: str) -> None:
-        """Reply text from BeatBot (it may carry light Markdown)."""
-        self._print(render_text(text))
+        """A line of BeatBot's plain reply text (rich replies go through `terminal_text`)."""
+        self._print(Text(text))
 
     def note(self, text: str) -> None:
         """Text of our own (paths, commands): printed exactly as it is."""
