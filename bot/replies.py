@@ -7,7 +7,10 @@ widget and a terminal alike.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
+from typing import Any
 
+from bot import vocab
 from engine.genres import GENRES
 
 # Prompts a person can copy; each one parses into a beat (tests check that).
@@ -66,3 +69,49 @@ def unknown_text(text: str = "") -> str:
         + EXAMPLE_PROMPTS[second]
         + "” — or type “help”."
     )
+
+
+def offer_text(asked: str, genre: str) -> str:
+    """One sentence offering the nearest genre to a style or artist we can't make."""
+    hint = vocab.STYLES.get(asked)
+    shown = hint.shown if hint else asked
+    if hint is not None and hint.artist:
+        return f"I can't copy {shown}, but the closest I make is {genre} — want that?"
+    return f"I don't do {shown} yet; the closest is {genre} — want that?"
+
+
+def prompt_for(kind: str, params: Mapping[str, Any], adjust: Mapping[str, Any]) -> str:
+    """A message that asks for exactly this beat ("make a dark house beat at 132 bpm"), for a
+    button that sends it back: the parser reads it as `kind` with these params and changes."""
+    genre = params["genre"]
+    mood = f"{params['mood']} " if params.get("mood") else ""
+    if kind == "refine":
+        parts = [f"now as {genre}" + (f", {params['mood']}" if mood else "")]
+    elif kind == "variation":
+        parts = [f"another one as {genre}" + (f", {params['mood']}" if mood else "")]
+    else:
+        parts = [f"make a {mood}{genre} beat"]
+    if "bpm" in params:
+        parts[0] += f" at {params['bpm']:g} bpm"
+    if "key" in params:
+        parts[0] += f" in {params['key']}"
+    if "duration" in params:
+        parts.append(f"{params['duration']:g} seconds")
+    if "mix_profile" in params:
+        parts.append(f"{params['mix_profile']} mix")
+    if "quality" in params:
+        parts.append(f"mastered for {params['quality']}")
+    if "target_lufs" in params:
+        parts.append(f"{params['target_lufs']:g} LUFS")
+    if "seed" in params:
+        parts.append(f"seed {params['seed']}")
+    for name, word_up, word_down, unit in (
+        ("bpm", "faster", "slower", " bpm"),
+        ("bpm_percent", "faster", "slower", "%"),
+        ("duration", "longer", "shorter", " seconds"),
+        ("duration_percent", "longer", "shorter", "%"),
+    ):
+        change = adjust.get(name)
+        if change:
+            parts.append(f"{abs(change):g}{unit} {word_up if change > 0 else word_down}")
+    return ", ".join(parts)
