@@ -138,7 +138,8 @@ class Assistant:
             ),
         )
         text = _surprise_text(request) if resolution.surprise else _accepted_text(request)
-        return JobAccepted(record.job_id, record.generation_id, text + _finish_note(intent))
+        text += replies.finish_note(intent.params)
+        return JobAccepted(record.job_id, record.generation_id, text)
 
     async def _ask(self, message: Message, question: str, offer: Offer | None) -> TextReply:
         """A question back; an offered genre waits in the thread for "yes", with a button."""
@@ -329,20 +330,6 @@ def _accepted_text(request: BeatRequest) -> str:
 def _surprise_text(request: BeatRequest) -> str:
     """ "Surprise: a groovy house beat at 124 BPM in Am, 30 s (seed 7)." """
     return "Surprise: " + _accepted_text(request).removeprefix("On it: ")
-
-
-def _finish_note(intent: Intent) -> str:
-    """ " Warm mix, mastered to -9 LUFS.": what the message said about mix and master."""
-    said = intent.params
-    parts = []
-    if "mix_profile" in said:
-        parts.append(f"{said['mix_profile']} mix")
-    if "target_lufs" in said:
-        parts.append(f"mastered to {said['target_lufs']:g} LUFS")
-    elif "quality" in said:
-        parts.append(f"mastered for {said['quality']} ({PRESETS[said['quality']]:g} LUFS)")
-    text = ", ".join(parts)
-    return f" {text[0].upper()}{text[1:]}." if text else ""
 
 
 def _describe_state(record: JobRecord) -> str:

@@ -896,7 +896,7 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
                 stem_selected = True
         elif category == "change":
             field_name, sign = value.split(":")
-            compared = compared or tokens[index] not in ("fast", "slow")
+            compared = compared or size > 1 or tokens[index] not in ("fast", "slow")
             if field_name not in changes:
                 before = {
                     *tokens[max(0, index - 3) : index],

@@ -97,12 +97,7 @@ def prompt_for(kind: str, params: Mapping[str, Any], adjust: Mapping[str, Any]) 
         parts[0] += f" in {params['key']}"
     if "duration" in params:
         parts.append(f"{params['duration']:g} seconds")
-    if "mix_profile" in params:
-        parts.append(f"{params['mix_profile']} mix")
-    if "quality" in params:
-        parts.append(f"mastered for {params['quality']}")
-    if "target_lufs" in params:
-        parts.append(f"{params['target_lufs']:g} LUFS")
+    parts += finish_words(params)
     if "seed" in params:
         parts.append(f"seed {params['seed']}")
     for name, word_up, word_down, unit in (
@@ -115,3 +110,19 @@ def prompt_for(kind: str, params: Mapping[str, Any], adjust: Mapping[str, Any]) 
         if change:
             parts.append(f"{abs(change):g}{unit} {word_up if change > 0 else word_down}")
     return ", ".join(parts)
+
+
+def finish_words(params: Mapping[str, Any]) -> list[str]:
+    """How a beat's mix and master read: ["warm mix", "mastered for club at -9 LUFS"]."""
+    words = [f"{params['mix_profile']} mix"] if "mix_profile" in params else []
+    quality = f" for {params['quality']}" if "quality" in params else ""
+    lufs = f" at {params['target_lufs']:g} LUFS" if "target_lufs" in params else ""
+    if quality or lufs:
+        words.append(f"mastered{quality}{lufs}")
+    return words
+
+
+def finish_note(params: Mapping[str, Any]) -> str:
+    """ " Warm mix, mastered at -9 LUFS.": what a request said about its mix and master."""
+    text = ", ".join(finish_words(params))
+    return f" {text[0].upper()}{text[1:]}." if text else ""

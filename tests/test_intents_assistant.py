@@ -4,7 +4,6 @@ master themselves."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -183,7 +182,7 @@ async def test_a_beat_request_carries_its_mix_profile(services: Services) -> Non
         "club",
         -8,
     )
-    assert club.text.endswith(" Bright mix, mastered for club (-8 LUFS).")
+    assert club.text.endswith(" Bright mix, mastered for club.")
 
 
 async def test_a_beat_mastered_at_minus_nine_lufs_measures_minus_nine(
@@ -198,7 +197,7 @@ async def test_a_beat_mastered_at_minus_nine_lufs_measures_minus_nine(
         -9,
         "warm",
     )
-    assert re.search(r"Warm mix, mastered to -9 LUFS\.$", accepted.text)
+    assert accepted.text.endswith(" Warm mix, mastered at -9 LUFS.")
     await run_worker(settings, redis_handle)
     record = await services.queue.status(accepted.job_id)
     assert record.state is JobState.COMPLETED, record.error

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from num2words import num2words
 
-from bot import vocab
+from bot import replies, vocab
 from bot.intents import KINDS, MAX_CHARS, is_yes, parse
 from bot.number_words import digits_for_words
 from engine.genres import GENRE_NAMES, MOODS
@@ -204,3 +204,45 @@ def test_yes_and_number_words_take_any_text(text: str) -> None:
     assert isinstance(is_yes(text), bool)
     once = digits_for_words(text.lower())
     assert digits_for_words(once) == once  # digits stay digits
+
+
+# --- a button's command reads back as the request it stands for ----------------------------
+
+KEYS = ["C", "Cm", "C#m", "Db", "D", "Dm", "Eb", "Ebm", "E", "Em", "F", "Fm", "F#", "F#m", "G",
+        "Gm", "G#m", "Ab", "A", "Am", "Bb", "Bbm", "B", "Bm"]  # fmt: skip
+beat_params = st.fixed_dictionaries(
+    {"genre": st.sampled_from(GENRE_NAMES)},
+    optional={
+        "bpm": st.one_of(st.integers(40, 240), st.integers(400, 2400).map(lambda b: b / 10)),
+        "key": st.sampled_from(KEYS),
+        "mood": st.sampled_from(MOODS),
+        "duration": st.integers(5, 300),
+        "mix_profile": st.sampled_from(vocab.PROFILES),
+        "quality": st.sampled_from(vocab.QUALITIES),
+        "target_lufs": st.integers(-30, -5),
+        "seed": st.integers(0, 2**32 - 1),
+    },
+)
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "bpm": st.sampled_from([-16, -8, -4, 4, 8, 16, 10, -10]),
+        "duration": st.sampled_from([-30, -15, 10, 15, 30]),
+    },
+) | st.fixed_dictionaries(
+    {},
+    optional={
+        "bpm_percent": st.sampled_from([-50, -20, -10, 5, 10, 20, 50]),
+        "duration_percent": st.sampled_from([-50, -25, 25, 50, 100]),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["generate", "refine", "variation"]), beat_params, changes)
+def test_an_offer_buttons_command_reads_back_as_the_offer(
+    kind: str, params: dict[str, Any], adjust: dict[str, Any]
+) -> None:
+    adjust = {k: v for k, v in adjust.items() if k.removesuffix("_percent") not in params}
+    command = replies.prompt_for(kind, params, adjust)
+    assert parse(command).to_json() == {"intent": kind, "params": params, "adjust": adjust}

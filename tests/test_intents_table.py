@@ -418,6 +418,9 @@ TABLE: list[Row] = [
     ("mix my house track with these vocals", "mix", {}, {}),
     # a change with a target: absolute, or a percentage of the last beat's tempo or length
     ("faster, like 150", "refine", {"bpm": 150}, {}),
+    ("slow it down to ninety", "refine", {"bpm": 90}, {}),
+    ("bump it up to one sixty", "refine", {"bpm": 160}, {}),
+    ("something slow", "refine", {}, {"bpm": -8}),
     ("make it longer, like 60 seconds", "refine", {"duration": 60}, {}),
     ("slower, around 90", "refine", {"bpm": 90}, {}),
     ("shorter: 20 seconds", "refine", {"duration": 20}, {}),
