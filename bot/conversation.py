@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio
 from redis.exceptions import WatchError
@@ -121,6 +121,9 @@ class Offer:
         )
 
 
+_Stored = TypeVar("_Stored", ThreadState, Offer)
+
+
 class Conversation:
     def __init__(self, redis: redis.asyncio.Redis, prefix: str, ttl: int) -> None:
         self.redis = redis
@@ -154,13 +157,7 @@ class Conversation:
 
     async def take_offer(self, thread: ThreadKey) -> Offer | None:
         """The open offer, taken once (a second "yes" doesn't make a second beat)."""
-        raw = await self.redis.getdel(self.offer_key(thread))
-        if raw is None:
-            return None
-        try:
-            return Offer.from_json(raw)
-        except (ValueError, TypeError, KeyError):  # an unreadable offer is no offer
-            return None
+        return _read(Offer, await self.redis.getdel(self.offer_key(thread)))
 
     async def remember_result(
         self,
@@ -200,16 +197,19 @@ class Conversation:
                     continue
 
     async def last(self, thread: ThreadKey) -> ThreadState | None:
-        raw = await self.redis.get(self.key(thread))
-        if raw is None:
-            return None
-        try:
-            return ThreadState.from_json(raw)
-        except (ValueError, TypeError):  # unreadable memory is no memory
-            return None
+        return _read(ThreadState, await self.redis.get(self.key(thread)))
 
     async def forget(self, thread: ThreadKey) -> None:
         await self.redis.delete(self.key(thread), self.offer_key(thread))
+
+
+def _read(kind: type[_Stored], raw: str | bytes | None) -> _Stored | None:
+    if raw is None:
+        return None
+    try:
+        return kind.from_json(raw)
+    except (ValueError, TypeError, KeyError):  # unreadable memory is no memory
+        return None
 
 
 # --- resolving follow-ups ---------------------------------------------------------------------

@@ -1,23 +1,30 @@
 """Chat text -> `Intent(kind, params, adjust)`: what the person wants, in the DESIGN.md contract.
 
 `params` holds only what the message states (never defaults); `adjust` holds relative changes
-("make it faster" -> {"bpm": 8}). The parser never raises: anything it cannot read is
-`unknown`, and the assistant answers that with a nudge.
+("make it faster" -> {"bpm": 8}, "20% faster" -> {"bpm_percent": 20}). Two optional fields
+go with them: `suggestion`, the nearest of the 14 genres to a style we don't make ("uk
+garage" -> house, offered, never put in `params`), and `surprise` for an open request
+("surprise me"). The parser never raises: anything it cannot read is `unknown`, and the
+assistant answers that with a nudge.
 
 How a message is read, in order:
 1. clean: chat mentions, links, control characters and apostrophes go; unicode is folded
    (NFKC, ♯/♭, dashes); only the first `MAX_CHARS` characters are read.
 2. keys, on the original casing: "Am" is a key, "am" only after "in"/"key"; "a minor" only
    where it can't be the article ("make a minor change" has no key).
-3. numbers, most specific first, each consumed so no number counts twice: LUFS, dB, relative
-   tempo ("10 bpm faster"), relative length ("10 seconds longer"), explicit tempo ("140bpm",
-   "bpm 140", "tempo: 140", "85-90 bpm"), lengths ("30s", "2 minutes", "1:30", "1m30"),
-   numbers with other units ("4 bars", "2 beats", "50%", "2024", "$20", "4/4") and decades
-   ("90s hip hop"), then tempo from context ("at 140", "around 85") and finally a bare number
-   from 40 to 300 ("trap 140"). A bare number alone ("140") is not enough to make a beat.
+3. numbers written in words become digits ("a hundred and twenty", "one forty"; see
+   `bot.number_words`), then numbers, most specific first, each consumed so no number counts
+   twice: LUFS, dB, percentages ("20% faster"), relative tempo ("10 bpm faster"), relative
+   length ("10 seconds longer"), explicit tempo ("140bpm", "bpm 140", "tempo: 140",
+   "85-90 bpm"), lengths ("30s", "2 minutes", "1:30", "1m30"), numbers with other units
+   ("4 bars", "2 beats", "50%", "2024", "$20", "4/4") and decades ("90s hip hop"), then tempo
+   from context ("at 140", "around 85") and finally a bare number from 40 to 300 ("trap 140",
+   "Drill. 144."). A bare number alone ("140") is not enough to make a beat.
 4. words: tokens are looked up in the phrase table of `bot.vocab`, longest phrase first; the
-   rest go through narrow fuzzy matching (typos of genres and moods only).
-5. the kind, from cue words and what was found (see `_decide`).
+   rest go through narrow fuzzy matching (typos of genres and moods only, swaps counted as one
+   edit; "tarp" is trap only in a beat request).
+5. the kind, from cue words and what was found (see `_decide`): a genre with its own tempo,
+   key or length is a new beat even when the message also says how to mix or master it.
 """
 
 from __future__ import annotations
