@@ -4,8 +4,11 @@ So "again", "make it faster", "same but in D minor", "now as house", "stems for 
 "master it for club" act on the thread's last clip. Memory expires `limits.conversation_ttl`
 seconds after the thread's last request; every BeatBot process sharing the Redis sees it.
 
-`resolve` is pure: it turns a follow-up intent plus the remembered state into concrete
-params (or a friendly question when there is nothing to follow up on).
+`resolve` is pure (but for the seed a surprise draws when the message names none): it turns
+a follow-up intent plus the remembered state into concrete params, or a friendly question
+when there is nothing to follow up on, or a genre to offer instead of a style we don't make.
+The offer waits in Redis beside the thread's memory until "yes" takes it or a new request
+replaces it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import redis.asyncio
 from redis.exceptions import WatchError
 
 from bot import replies
-from bot.intents import Intent
+from bot.intents import Intent, Suggestion
 from bot.requests import BEAT_INPUTS, MAX_SEED, choose_genre
 from bot.surprise import surprise
 from engine.genres import get_genre
@@ -242,7 +245,7 @@ def resolve(intent: Intent, last: ThreadState | None) -> Resolution:
     kind = intent.kind
     if kind in ("generate", "variation", "refine"):
         if intent.suggestion and "genre" not in intent.params:
-            return _offer(intent)
+            return _offer(intent, intent.suggestion)
         if kind == "generate" and intent.surprise:
             return _surprise(intent)
         if kind == "generate":
@@ -262,10 +265,8 @@ def resolve(intent: Intent, last: ThreadState | None) -> Resolution:
     return Resolution(kind, dict(intent.params), generation_id=generation)
 
 
-def _offer(intent: Intent) -> Resolution:
+def _offer(intent: Intent, suggestion: Suggestion) -> Resolution:
     """ "uk garage at 132" -> "I don't do UK garage yet; the closest is house — want that?" """
-    suggestion = intent.suggestion
-    assert suggestion is not None
     offer = Offer(
         intent.kind,
         {**intent.params, "genre": suggestion.genre},

@@ -429,20 +429,17 @@ class _Reading:
         return self._relative_bpm(_verb_sign(m.group("w")), m.group("v"))
 
     def _rel_percent(self, m: re.Match[str]) -> bool:
-        said = m.group()
         word = m.group("w") or m.group("w2") or m.group("w3") or ""
-        if word in ("longer", "extend", "lengthen", "shorter", "shorten", "trim") or (
-            "length" in said
-        ):
-            field_name = "duration"
-            sign = 1 if word in ("longer", "extend", "lengthen") else -1
+        lengthen = word in _LENGTH_WORDS or "length" in m.group()
+        if m.group("s"):  # "tempo +5%"
+            sign = -1 if m.group("s") == "-" else 1
         else:
-            field_name = "bpm"
-            up = word in _CHANGE_UP or word.startswith("speed") or _verb_sign(word) > 0
-            sign = -1 if m.group("s") == "-" else 1 if m.group("s") else 1 if up else -1
+            up = word in _CHANGE_UP or word in ("extend", "lengthen") or _verb_sign(word) > 0
+            sign = 1 if up else -1
         value = _number(m.group("v") or m.group("v2") or m.group("v3") or m.group("v4"))
         if value:
-            self.found.adjust.setdefault(f"{field_name}_percent", sign * value)
+            name = "duration_percent" if lengthen else "bpm_percent"
+            self.found.adjust.setdefault(name, sign * value)
         return True
 
     def _relative_duration(self, sign: int, value: str, unit: str) -> bool:
@@ -781,6 +778,7 @@ _DURATION_WORD = re.compile(r"\b(?:min|minutes?|mins?|seconds?|secs?|hours?|hrs?
 # A full stop after the number ends its sentence ("Drill. 144. G minor."), not a decimal.
 _BARE_BPM = re.compile(r"(?<![\w.+\-:$])(?P<v>\d{2,3}(?:\.\d+)?)(?![\w:%/]|\.\d)")
 _TWO_STEP = re.compile(r"\b(?:2|two)\s*-?\s*step\b")
+_LENGTH_WORDS = frozenset({"longer", "shorter", "extend", "lengthen", "shorten", "trim"})
 
 _R = _Reading
 # (pattern, handler, substrings one of which must be present, needs a digit); most specific
@@ -839,7 +837,7 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     genre: str | None = None
     genre_at = -1  # token index of the genre
     weak_genre: str | None = None
-    lookalike: tuple[int, str] | None = None  # ("tarp", index): trap only in a beat's context
+    lookalike: tuple[int, str] | None = None  # (index, "trap") for "tarp": in a beat's context
     style: str | None = None
     mood: str | None = None
     mood_more = False

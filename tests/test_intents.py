@@ -132,6 +132,16 @@ def test_absolute_tempo_wins_over_relative_words() -> None:
         ("longer by 20 seconds", {"duration": 20}),
         ("a lot longer", {"duration": 30}),
         ("+1 minute", {"duration": 60}),
+        # percentages of the last beat's tempo or length
+        ("20% quicker", {"bpm_percent": 20}),
+        ("speed it up 15%", {"bpm_percent": 15}),
+        ("tempo -5%", {"bpm_percent": -5}),
+        ("faster, like 12.5 percent", {"bpm_percent": 12.5}),
+        ("increase the length by 20%", {"duration_percent": 20}),
+        ("cut the length by 10%", {"duration_percent": -10}),
+        ("extend it by 50%", {"duration_percent": 50}),
+        ("trim it 10%", {"duration_percent": -10}),
+        ("50% of the time", {}),  # a percentage with no change word is not a change
     ],
 )
 def test_relative_changes(text: str, adjust: dict) -> None:
