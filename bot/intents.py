@@ -971,7 +971,12 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     creating = "create" in cues and (genre is not None or has_noun)
     content = [i for i in range(len(tokens)) if i not in known]
     only_known = not content
-    open_request = "open" in cues and (only_known or core or has_noun)
+    # "surprise me", "anything at 90 bpm"; not "got anything darker?" (a change to the last)
+    open_request = (
+        "open" in cues
+        and (only_known or core or has_noun)
+        and not (mood_more or adjust or compared)
+    )
 
     kind = _kind(
         cues=cues,

@@ -441,6 +441,8 @@ TABLE: list[Row] = [
     ("you pick, something at 90 bpm", "generate", {"bpm": 90}, {}, SURPRISE),
     ("random trap beat", "generate", {"genre": "trap"}, {}, SURPRISE),
     ("anything else?", "unknown", {}, {}),
+    ("do you have anything darker", "refine", {"mood": "dark"}, {}),
+    ("got anything faster?", "refine", {}, {"bpm": 8}),
     ("is there anything you can't do", "unknown", {}, {}),
     # styles and artists we can't make: the nearest genre is offered, not assumed
     ("uk garage", "generate", {}, {}, hint("house", "uk garage")),
