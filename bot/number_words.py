@@ -50,7 +50,20 @@ _RUN = re.compile(
     r"\b(?:an?\s+(?=hundred\b))?(?:" + _NUMBER + r")\b"
     r"(?:(?:\s*-\s*|\s+)(?:(?:" + _NUMBER + r"|and|oh|a)\b))*"
 )
-_ANY = re.compile(r"\b(?:" + _NUMBER + r")\b")
+
+
+def _first_letter_groups(words: list[str]) -> str:
+    """ "one|two|ten" -> "o(?:ne)|t(?:wo|en)": the regex engine then skips, in C, every
+    position whose letter starts no number word (a third of the cost of the flat list)."""
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+# A cheap first look: it may also match inside a word ("someone"), which only costs the
+# real pass below; it never misses a number word.
+_ANY = re.compile(r"(?:" + _first_letter_groups([*UNITS, *TEENS, *TENS, "hundred"]) + r")\b")
 _WORD = re.compile(r"[a-z]+")
 _GLUE = frozenset({"a", "an", "and", "oh"})
 # What makes a lone "one" a quantity.
