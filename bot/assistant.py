@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from bot import replies
+from bot import phrasing, replies
 from bot.conversation import Offer, ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, is_yes, parse
@@ -138,7 +138,7 @@ class Assistant:
             ),
         )
         text = _surprise_text(request) if resolution.surprise else _accepted_text(request)
-        text += replies.finish_note(intent.params)
+        text += phrasing.finish_note(intent.params)
         return JobAccepted(record.job_id, record.generation_id, text)
 
     async def _ask(self, message: Message, question: str, offer: Offer | None) -> TextReply:
@@ -146,7 +146,7 @@ class Assistant:
         if offer is None:
             return TextReply(question)
         await self.services.conversation.offer(message.origin.thread_key, offer)
-        command = replies.prompt_for(offer.kind, offer.params, offer.adjust)
+        command = phrasing.prompt_for(offer.kind, offer.params, offer.adjust)
         return TextReply(question, (Action(f"Make it {offer.genre}", command, ""),))
 
     async def _taken_offer(self, message: Message) -> Intent | None:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import redis.asyncio
 from redis.exceptions import WatchError
 
-from bot import replies
+from bot import phrasing
 from bot.intents import Intent, Suggestion
 from bot.requests import BEAT_INPUTS, MAX_SEED, choose_genre
 from bot.surprise import surprise
@@ -273,7 +273,7 @@ def _offer(intent: Intent, suggestion: Suggestion) -> Resolution:
         dict(intent.adjust),
         suggestion.asked,
     )
-    question = replies.offer_text(suggestion.asked, suggestion.genre)
+    question = phrasing.offer_text(suggestion.asked, suggestion.genre)
     return Resolution(intent.kind, question=question, offer=offer)
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from num2words import num2words
 
-from bot import replies, vocab
+from bot import phrasing, vocab
 from bot.intents import KINDS, MAX_CHARS, is_yes, parse
 from bot.number_words import digits_for_words
 from engine.genres import GENRE_NAMES, MOODS
@@ -244,5 +244,5 @@ def test_an_offer_buttons_command_reads_back_as_the_offer(
     kind: str, params: dict[str, Any], adjust: dict[str, Any]
 ) -> None:
     adjust = {k: v for k, v in adjust.items() if k.removesuffix("_percent") not in params}
-    command = replies.prompt_for(kind, params, adjust)
+    command = phrasing.prompt_for(kind, params, adjust)
     assert parse(command).to_json() == {"intent": kind, "params": params, "adjust": adjust}
