@@ -988,7 +988,8 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         has_noun=has_noun,
         has_verb=has_verb,
         creating=creating,
-        new_beat=_describes_a_new_beat(genre, genre_at, tokens, cues, found, mood),
+        new_beat=("master" in cues or "mix" in cues)
+        and _describes_a_new_beat(genre, genre_at, tokens, cues, found, mood),
         open_request=open_request,
         compared=compared,
         only_known=only_known,
