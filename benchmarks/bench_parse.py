@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import Measure, peak_rss_mib, section_main
-from bot import intents
+from bot import intents, vocab
 
 TARGET = 10_000.0  # msgs/s, the issue's bound
 
@@ -41,16 +41,35 @@ FOLLOW_UPS = (
 )  # fmt: skip
 
 
-def corpus(count: int, seed: int = 7) -> list[str]:
+# The forms issue 20 taught the parser: number words, swapped letters, terse sentences, beats
+# that say how to mix and master, targets and percentages, open requests, styles we offer.
+WORDY_PARTS = (
+    ["", "make a", "yo", "Drill.", "surprise me with a", "something like"],
+    ["dark", "", "uplfiting", "drak", "chill", "hpye", ""],
+    ["trpa", "tarp", "hosue", "dirll", "uk garage", "phonk", "daft punk", "techno", "edm",
+     "reggaeton", "2step", "house beat"],
+    ["at a hundred and twenty", "one forty", "at ninety-five", "144.", "", "around one oh five"],
+    ["", "G minor.", "in F sharp minor", ""],
+    ["", "for half a minute", "two minutes", "forty five seconds"],
+    ["", "mastered at -9 LUFS", "mix it warm", "bright mix, club master", ""],
+)  # fmt: skip
+WORDY_FOLLOW_UPS = (
+    "20% faster", "make it 10 percent slower", "faster, like 150",
+    "make it longer, like 60 seconds", "slow it down to ninety", "surprise me",
+    "dealer's choice", "yes", "sure", "a minor change",
+)  # fmt: skip
+
+
+def corpus(count: int, seed: int = 7, parts=PARTS, follow_ups=FOLLOW_UPS) -> list[str]:
     """Distinct, realistic messages: requests built from parts, follow-ups, small talk."""
     rng = random.Random(seed)
     seen: set[str] = set()
     messages: list[str] = []
     while len(messages) < count:
         if rng.random() < 0.25:
-            text = f"{rng.choice(FOLLOW_UPS)} {rng.randint(0, 10**6)}"
+            text = f"{rng.choice(follow_ups)} {rng.randint(0, 10**6)}"
         else:
-            text = " ".join(rng.choice(part) for part in PARTS).format(n=rng.randint(60, 180))
+            text = " ".join(rng.choice(part) for part in parts).format(n=rng.randint(60, 180))
             text = " ".join(text.split()) + f" #{rng.randint(0, 10**6)}"
         if text not in seen:
             seen.add(text)
@@ -80,6 +99,38 @@ def _rate(
         "msgs/s": round(count / elapsed),
         "µs/msg": round(elapsed / count * 1e6, 1),
     }
+
+
+def _new_words(count: int, seed: int = 5) -> list[str]:
+    """Words never seen before, genre-like and not, for the typo matcher with no cache help."""
+    rng = random.Random(seed)
+    letters = "etaoinshrdlucmfwypbgkvjxqz"
+    stems = list(vocab.FUZZY_TARGETS)
+    words: list[str] = []
+    while len(words) < count:
+        if rng.random() < 0.5:  # a typo of a target: one swap, drop or extra letter
+            word = list(rng.choice(stems))
+            i = rng.randrange(len(word) - 1)
+            op = rng.randrange(3)
+            if op == 0:
+                word[i], word[i + 1] = word[i + 1], word[i]
+            elif op == 1:
+                del word[i]
+            else:
+                word.insert(i, rng.choice(letters))
+            words.append("".join(word) + rng.choice(["", "x", "q"]))
+        else:
+            words.append("".join(rng.choice(letters) for _ in range(rng.randint(4, 10))))
+    return words
+
+
+def _fuzzy_rate(words: list[str]) -> dict:
+    vocab.fuzzy_lookup.cache_clear()
+    started = time.perf_counter()
+    for word in words:
+        vocab.fuzzy_lookup(word)
+    elapsed = time.perf_counter() - started
+    return {"per_s": round(len(words) / elapsed), "µs": round(elapsed / len(words) * 1e6, 1)}
 
 
 def _cold(text: str) -> object:
@@ -124,6 +175,9 @@ def measure(quick: bool) -> list[Measure]:
     takes = 1 if quick else 3
     cold = _rate("cold", messages[: 1_000 if quick else 5_000], _cold, takes=takes)
     misses = _rate("misses", messages, intents.parse, takes=takes)
+    wordy_messages = corpus(1_000 if quick else 5_000, 11, WORDY_PARTS, WORDY_FOLLOW_UPS)
+    wordy = _rate("wordy", wordy_messages, _cold, takes=takes)
+    fuzzy = min((_fuzzy_rate(_new_words(20_000)) for _ in range(takes)), key=lambda r: r["µs"])
     hot = messages[:500]
     for text in hot:
         intents.parse(text)
@@ -138,6 +192,12 @@ def measure(quick: bool) -> list[Measure]:
                 note=f"{cold['µs/msg']} µs/msg, {cold['messages']:,} messages, best of {takes}"),
         Measure(section, "parse(), distinct messages (LRU cache misses)", misses["msgs/s"],
                 "msgs/s", TARGET, note=f"{misses['µs/msg']} µs/msg"),
+        Measure(section, "parse(), distinct messages in words, typos, styles (issue 20)",
+                wordy["msgs/s"], "msgs/s", TARGET,
+                note=f"{wordy['µs/msg']} µs/msg, cache cleared each time, best of {takes}"),
+        Measure(section, "typo matcher, a word never seen before (no cache)", fuzzy["per_s"],
+                "words/s", note=f"{fuzzy['µs']} µs/word: Damerau (OSA) on the targets that "
+                "share a first or second letter"),
         Measure(section, "parse(), repeated messages (cache hits)", hits["msgs/s"], "msgs/s",
                 note="a busy channel pressing the same buttons"),
         Measure(section, "parse(), 10 kB pastes", big["msgs/s"], "msgs/s",

@@ -12,10 +12,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from bot import replies
-from bot.conversation import ThreadState, resolve
+from bot import phrasing, replies
+from bot.conversation import Offer, ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
-from bot.intents import Intent, parse
+from bot.intents import Intent, is_yes, parse
 from bot.jobs import JobRecord, JobType, Origin
 from bot.messages import (
     Action,
@@ -105,7 +105,7 @@ class Assistant:
         if text.lower() in MIDI_REQUESTS:
             yield await self._midi(message)
             return
-        intent = parse(text)
+        intent = await self._taken_offer(message) or parse(text)
         if message.attachments and intent.kind in ("unknown", "generate", "refine"):
             intent = _intent_for_attachments(intent, message)
         kind = intent.kind
@@ -137,7 +137,7 @@ class Assistant:
         state = await self._thread_state(message)
         resolution = resolve(intent, state)
         if resolution.question:
-            return TextReply(resolution.question)
+            return await self._ask(message, resolution.question, resolution.offer)
         request = beat_request(resolution.params, svc.settings, message.defaults)
         record = await queue_beat(svc, request, message.user, message.job_origin)
         await svc.conversation.remember(
@@ -148,7 +148,24 @@ class Assistant:
                 job_id=record.job_id,
             ),
         )
-        return JobAccepted(record.job_id, record.generation_id, _accepted_text(request))
+        text = _surprise_text(request) if resolution.surprise else _accepted_text(request)
+        text += phrasing.finish_note(intent.params)
+        return JobAccepted(record.job_id, record.generation_id, text)
+
+    async def _ask(self, message: Message, question: str, offer: Offer | None) -> TextReply:
+        """A question back; an offered genre waits in the thread for "yes", with a button."""
+        if offer is None:
+            return TextReply(question)
+        await self.services.conversation.offer(message.origin.thread_key, offer)
+        command = phrasing.prompt_for(offer.kind, offer.params, offer.adjust)
+        return TextReply(question, (Action(f"Make it {offer.genre}", command, ""),))
+
+    async def _taken_offer(self, message: Message) -> Intent | None:
+        """ "yes" to "the closest is house — want that?": the offered beat, else None."""
+        if message.attachments or not is_yes(message.text):
+            return None
+        offer = await self.services.conversation.take_offer(message.origin.thread_key)
+        return offer.intent() if offer else None
 
     # --- your own audio ---------------------------------------------------------------
 
@@ -319,6 +336,11 @@ def _accepted_text(request: BeatRequest) -> str:
     if request.notes:
         text += " " + " ".join(request.notes)
     return text
+
+
+def _surprise_text(request: BeatRequest) -> str:
+    """ "Surprise: a groovy house beat at 124 BPM in Am, 30 s (seed 7)." """
+    return "Surprise: " + _accepted_text(request).removeprefix("On it: ")
 
 
 def _describe_state(record: JobRecord) -> str:

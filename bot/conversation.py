@@ -4,23 +4,29 @@ So "again", "make it faster", "same but in D minor", "now as house", "stems for 
 "master it for club" act on the thread's last clip. Memory expires `limits.conversation_ttl`
 seconds after the thread's last request; every BeatBot process sharing the Redis sees it.
 
-`resolve` is pure: it turns a follow-up intent plus the remembered state into concrete
-params (or a friendly question when there is nothing to follow up on).
+`resolve` is pure (but for the seed a surprise draws when the message names none): it turns
+a follow-up intent plus the remembered state into concrete params, or a friendly question
+when there is nothing to follow up on, or a genre to offer instead of a style we don't make.
+The offer waits in Redis beside the thread's memory until "yes" takes it or a new request
+replaces it.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio
 from redis.exceptions import WatchError
 
-from bot.intents import Intent
-from bot.requests import BEAT_INPUTS, choose_genre, unknown_genre_sentence
+from bot import phrasing
+from bot.intents import Intent, Suggestion
+from bot.requests import BEAT_INPUTS, MAX_SEED, choose_genre
+from bot.surprise import surprise
 from engine.genres import get_genre
 
 ThreadKey = str | tuple[str, str, str]
@@ -84,6 +90,43 @@ class ThreadState:
         )
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A genre offered instead of a style BeatBot can't make ("I don't do UK garage yet; the
+    closest is house — want that?"): the request as asked, with the offered genre in it,
+    waiting in the thread for a "yes"."""
+
+    kind: str  # generate | variation | refine
+    params: dict[str, Any]
+    adjust: dict[str, Any] = field(default_factory=dict)
+    asked: str = ""
+
+    @property
+    def genre(self) -> str:
+        return str(self.params["genre"])
+
+    def intent(self) -> Intent:
+        return Intent(self.kind, dict(self.params), dict(self.adjust))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"kind": self.kind, "params": self.params, "adjust": self.adjust, "asked": self.asked}
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Offer:
+        data = json.loads(raw)
+        return cls(
+            kind=str(data["kind"]),
+            params=dict(data["params"]),
+            adjust=dict(data.get("adjust") or {}),
+            asked=str(data.get("asked") or ""),
+        )
+
+
+_Stored = TypeVar("_Stored", ThreadState, Offer)
+
+
 class Conversation:
     def __init__(self, redis: redis.asyncio.Redis, prefix: str, ttl: int) -> None:
         self.redis = redis
@@ -102,8 +145,22 @@ class Conversation:
             file_ids=tuple(state.file_ids),
             updated_at=state.updated_at or time.time(),
         )
-        await self.redis.set(self.key(thread), stamped.to_json(), ex=self.ttl)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.key(thread), stamped.to_json(), ex=self.ttl)
+            pipe.delete(self.offer_key(thread))  # a new request answers any open offer
+            await pipe.execute()
         return stamped
+
+    def offer_key(self, thread: ThreadKey) -> str:
+        """String (JSON Offer): the genre offered in the thread, until "yes" or a new beat."""
+        return f"{self.key(thread)}:offer"
+
+    async def offer(self, thread: ThreadKey, offer: Offer) -> None:
+        await self.redis.set(self.offer_key(thread), offer.to_json(), ex=self.ttl)
+
+    async def take_offer(self, thread: ThreadKey) -> Offer | None:
+        """The open offer, taken once (a second "yes" doesn't make a second beat)."""
+        return _read(Offer, await self.redis.getdel(self.offer_key(thread)))
 
     async def remember_result(
         self,
@@ -143,16 +200,19 @@ class Conversation:
                     continue
 
     async def last(self, thread: ThreadKey) -> ThreadState | None:
-        raw = await self.redis.get(self.key(thread))
-        if raw is None:
-            return None
-        try:
-            return ThreadState.from_json(raw)
-        except (ValueError, TypeError):  # unreadable memory is no memory
-            return None
+        return _read(ThreadState, await self.redis.get(self.key(thread)))
 
     async def forget(self, thread: ThreadKey) -> None:
-        await self.redis.delete(self.key(thread))
+        await self.redis.delete(self.key(thread), self.offer_key(thread))
+
+
+def _read(kind: type[_Stored], raw: str | bytes | None) -> _Stored | None:
+    if raw is None:
+        return None
+    try:
+        return kind.from_json(raw)
+    except (ValueError, TypeError, KeyError):  # unreadable memory is no memory
+        return None
 
 
 # --- resolving follow-ups ---------------------------------------------------------------------
@@ -170,6 +230,10 @@ class Resolution:
     params: dict[str, Any] = field(default_factory=dict)
     generation_id: str | None = None
     question: str | None = None
+    # The question offers a genre instead of one we can't make; "yes" takes it.
+    offer: Offer | None = None
+    # BeatBot chose what the message left open ("surprise me"); the reply says what.
+    surprise: bool = False
 
     @property
     def seed(self) -> int | None:
@@ -180,8 +244,10 @@ def resolve(intent: Intent, last: ThreadState | None) -> Resolution:
     """Turn an intent into what to do, using the thread's last request where it refers to one."""
     kind = intent.kind
     if kind in ("generate", "variation", "refine"):
-        if intent.unsupported_genre and "genre" not in intent.params:
-            return Resolution(kind, question=unknown_genre_sentence(intent.unsupported_genre))
+        if intent.suggestion and "genre" not in intent.params:
+            return _offer(intent, intent.suggestion)
+        if kind == "generate" and intent.surprise:
+            return _surprise(intent)
         if kind == "generate":
             return Resolution("generate", _generate(intent))
         if last is None or not last.params.get("genre"):
@@ -199,13 +265,45 @@ def resolve(intent: Intent, last: ThreadState | None) -> Resolution:
     return Resolution(kind, dict(intent.params), generation_id=generation)
 
 
+def _offer(intent: Intent, suggestion: Suggestion) -> Resolution:
+    """ "uk garage at 132" -> "I don't do UK garage yet; the closest is house — want that?" """
+    offer = Offer(
+        intent.kind,
+        {**intent.params, "genre": suggestion.genre},
+        dict(intent.adjust),
+        suggestion.asked,
+    )
+    question = phrasing.offer_text(suggestion.asked, suggestion.genre)
+    return Resolution(intent.kind, question=question, offer=offer)
+
+
+def _surprise(intent: Intent) -> Resolution:
+    """ "surprise me": a genre, mood, tempo and key picked from the seed (what was said stays)."""
+    seed = intent.params.get("seed")
+    if seed is None:
+        seed = random.randint(0, MAX_SEED)
+    picked = surprise(seed, intent.params)
+    if "bpm" not in intent.params:  # "surprise me, something fast": faster than its pick
+        picked["bpm"] = _changed(picked["bpm"], "bpm", intent.adjust)
+    return Resolution("generate", {**picked, "seed": seed}, surprise=True)
+
+
 def _generate(intent: Intent) -> dict[str, Any]:
     params = dict(intent.params)
-    delta = intent.adjust.get("bpm")
-    if delta and "bpm" not in params:  # "a faster trap beat": faster than the genre's usual
+    if "bpm" not in params and ("bpm" in intent.adjust or "bpm_percent" in intent.adjust):
+        # "a faster trap beat", "a trap beat 10% faster": than the genre's usual tempo
         genre = params.get("genre") or choose_genre(params.get("mood"))[0]
-        params["bpm"] = _tidy(get_genre(genre).default_bpm + delta)
+        params["bpm"] = _changed(get_genre(genre).default_bpm, "bpm", intent.adjust)
     return params
+
+
+def _changed(value: float, name: str, adjust: Mapping[str, Any]) -> float | int:
+    """`value` after the relative changes asked for it: "+8" and/or "20%"."""
+    value = float(value) + float(adjust.get(name, 0))
+    percent = adjust.get(f"{name}_percent")
+    if percent:
+        return _tidy(round(value * (1 + float(percent) / 100), 1))
+    return _tidy(value)
 
 
 def _follow_up(intent: Intent, last: ThreadState) -> dict[str, Any]:
@@ -216,9 +314,10 @@ def _follow_up(intent: Intent, last: ThreadState) -> dict[str, Any]:
         params["bpm"] = get_genre(changes["genre"]).default_bpm  # "now as house": house tempo
     if "quality" in changes and "target_lufs" not in changes:
         params.pop("target_lufs", None)  # the new preset decides the loudness
-    for name, delta in intent.adjust.items():
-        if name in ("bpm", "duration") and name not in changes and name in params:
-            params[name] = _tidy(float(params[name]) + float(delta))
+    for name in ("bpm", "duration"):
+        asked = name in intent.adjust or f"{name}_percent" in intent.adjust
+        if asked and name not in changes and name in params:
+            params[name] = _changed(params[name], name, intent.adjust)
     if intent.kind == "variation" and "seed" not in changes:
         params.pop("seed", None)  # a new take: the caller picks a new seed
     return params

@@ -1,23 +1,30 @@
 """Chat text -> `Intent(kind, params, adjust)`: what the person wants, in the DESIGN.md contract.
 
 `params` holds only what the message states (never defaults); `adjust` holds relative changes
-("make it faster" -> {"bpm": 8}). The parser never raises: anything it cannot read is
-`unknown`, and the assistant answers that with a nudge.
+("make it faster" -> {"bpm": 8}, "20% faster" -> {"bpm_percent": 20}). Two optional fields
+go with them: `suggestion`, the nearest of the 14 genres to a style we don't make ("uk
+garage" -> house, offered, never put in `params`), and `surprise` for an open request
+("surprise me"). The parser never raises: anything it cannot read is `unknown`, and the
+assistant answers that with a nudge.
 
 How a message is read, in order:
 1. clean: chat mentions, links, control characters and apostrophes go; unicode is folded
    (NFKC, ♯/♭, dashes); only the first `MAX_CHARS` characters are read.
 2. keys, on the original casing: "Am" is a key, "am" only after "in"/"key"; "a minor" only
    where it can't be the article ("make a minor change" has no key).
-3. numbers, most specific first, each consumed so no number counts twice: LUFS, dB, relative
-   tempo ("10 bpm faster"), relative length ("10 seconds longer"), explicit tempo ("140bpm",
-   "bpm 140", "tempo: 140", "85-90 bpm"), lengths ("30s", "2 minutes", "1:30", "1m30"),
-   numbers with other units ("4 bars", "2 beats", "50%", "2024", "$20", "4/4") and decades
-   ("90s hip hop"), then tempo from context ("at 140", "around 85") and finally a bare number
-   from 40 to 300 ("trap 140"). A bare number alone ("140") is not enough to make a beat.
+3. numbers written in words become digits ("a hundred and twenty", "one forty"; see
+   `bot.number_words`), then numbers, most specific first, each consumed so no number counts
+   twice: LUFS, dB, percentages ("20% faster"), relative tempo ("10 bpm faster"), relative
+   length ("10 seconds longer"), explicit tempo ("140bpm", "bpm 140", "tempo: 140",
+   "85-90 bpm"), lengths ("30s", "2 minutes", "1:30", "1m30"), numbers with other units
+   ("4 bars", "2 beats", "50%", "2024", "$20", "4/4") and decades ("90s hip hop"), then tempo
+   from context ("at 140", "around 85") and finally a bare number from 40 to 300 ("trap 140",
+   "Drill. 144."). A bare number alone ("140") is not enough to make a beat.
 4. words: tokens are looked up in the phrase table of `bot.vocab`, longest phrase first; the
-   rest go through narrow fuzzy matching (typos of genres and moods only).
-5. the kind, from cue words and what was found (see `_decide`).
+   rest go through narrow fuzzy matching (typos of genres and moods only, swaps counted as one
+   edit; "tarp" is trap only in a beat request).
+5. the kind, from cue words and what was found (see `_decide`): a genre with its own tempo,
+   key or length is a new beat even when the message also says how to mix or master it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot import vocab
+from bot.number_words import digits_for_words
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +82,44 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """The nearest of the 14 genres to a style or artist we can't make ("uk garage" -> house).
+
+    Never an exact match: the genre is offered, not put in `params`."""
+
+    genre: str
+    asked: str  # the style or artist as BeatBot knows it ("uk garage", "daft punk")
+    exact: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"genre": self.genre, "asked": self.asked, "exact": self.exact}
+
+
+@dataclass(frozen=True)
 class Intent:
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     adjust: dict[str, Any] = field(default_factory=dict)
-    # A style the person named that is none of the 14 ("reggae beat"); not in the JSON
-    # contract, but lets the conversation answer "I don't know reggae yet".
-    unsupported_genre: str | None = None
+    # A style the person named that is none of the 14 ("reggae beat") and the genre to offer.
+    suggestion: Suggestion | None = None
+    # "surprise me", "anything", "dealer's choice": BeatBot picks what the message leaves open.
+    surprise: bool = False
+
+    @property
+    def unsupported_genre(self) -> str | None:
+        return self.suggestion.asked if self.suggestion else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"intent": self.kind, "params": dict(self.params), "adjust": dict(self.adjust)}
+        data: dict[str, Any] = {
+            "intent": self.kind,
+            "params": dict(self.params),
+            "adjust": dict(self.adjust),
+        }
+        if self.suggestion is not None:
+            data["suggestion"] = self.suggestion.to_json()
+        if self.surprise:
+            data["surprise"] = True
+        return data
 
 
 def parse(text: str) -> Intent:
@@ -91,7 +127,7 @@ def parse(text: str) -> Intent:
     try:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
-        kind, params, adjust, unsupported = _parse_cached(text[:MAX_CHARS])
+        kind, params, adjust, style, surprise = _parse_cached(text[:MAX_CHARS])
     except Exception:  # the parser must never take the bot down; log it, answer "unknown"
         log.exception("parser failed on %r", text[:200] if isinstance(text, str) else text)
         return Intent("unknown")
@@ -99,8 +135,47 @@ def parse(text: str) -> Intent:
         kind,
         {k: list(v) if isinstance(v, tuple) else v for k, v in params},
         dict(adjust),
-        unsupported,
+        Suggestion(vocab.STYLES[style].nearest, style) if style else None,
+        surprise,
     )
+
+
+# Answers that take what BeatBot just offered ("yes", "sure", "ok do it", "yeah go for it").
+_AGREE = frozenset(
+    tuple(vocab.tokenize(phrase))
+    for phrase in (
+        "yes", "yess", "yesss", "yeah", "yeh", "yea", "ye", "yep", "yup", "ya", "y", "sure",
+        "ok", "okay", "k", "kk", "alright", "aight", "fine", "cool", "bet", "perfect", "deal",
+        "absolutely", "definitely", "certainly", "go", "lets", "do it", "do that", "go ahead",
+        "go for it", "lets do it", "lets go", "lets hear it", "make it", "make that",
+        "make it so", "sure thing", "of course", "sounds good", "sounds great", "that works",
+        "works for me", "why not", "that one", "i guess", "yes please", "please do",
+    )
+)  # fmt: skip
+_AGREE_EMOJI = "👍👌✅🙏 \ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"
+_POLITE = frozenset(
+    tuple(vocab.tokenize(p)) for p in ("please", "pls", "plz", "thanks", "thx", "then", "thank you")
+)
+
+
+def is_yes(text: str) -> bool:
+    """ "yes", "sure", "ok do it", "yeah go for it please", "👍": agreement and nothing else."""
+    text = str(text)
+    if text.strip() and not text.strip().strip(_AGREE_EMOJI):
+        return True
+    tokens = vocab.tokenize(_clean(text)[:200])
+    agreed = False
+    i = 0
+    while i < len(tokens):
+        for size in (3, 2, 1):
+            phrase = tuple(tokens[i : i + size])
+            if len(phrase) == size and (phrase in _AGREE or phrase in _POLITE):
+                agreed = agreed or phrase in _AGREE
+                i += size
+                break
+        else:
+            return False
+    return agreed
 
 
 def parse_json(text: str) -> str:
@@ -109,11 +184,11 @@ def parse_json(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _parse_cached(text: str) -> tuple[str, _Pairs, _Pairs, str | None]:
+def _parse_cached(text: str) -> tuple[str, _Pairs, _Pairs, str | None, bool]:
     reading = _Reading(_clean(text))
     reading.read()
-    kind, params, adjust, unsupported = _decide(reading)
-    return kind, tuple(params.items()), tuple(adjust.items()), unsupported
+    kind, params, adjust, style, surprise = _decide(reading)
+    return kind, tuple(params.items()), tuple(adjust.items()), style, surprise
 
 
 _Pairs = tuple[tuple[str, Any], ...]
@@ -202,33 +277,21 @@ _KEY_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 _MINOR_MODES = frozenset({"m", "min", "minor", "moll"})
 _NOT_A_KEY_AFTER = re.compile(r"\s+(?:key|i|im|ill|id)\b", re.IGNORECASE)
+_A_MINOR_THING = re.compile(
+    r"\s+(?:change|tweak|thing|issue|detail|fix|edit|adjustment|problem|bug|update|difference|"
+    r"improvement|mistake|setback|role|part|league|upgrade|glitch|question|request)s?\b",
+    re.IGNORECASE,
+)
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _SEC = r"(?:seconds?|secs?|s)"
 _MIN = r"(?:minutes?|mins?|m)"
+# Quantities that stay words ("a minute", "half a minute"); every other number written in
+# words is digits by now (`bot.number_words`).
 _WORD_NUMBERS: dict[str, float] = {
     "a": 1,
     "an": 1,
     "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fortyfive": 45,
-    "forty five": 45,
-    "forty-five": 45,
-    "fifty": 50,
-    "sixty": 60,
-    "ninety": 90,
     "half a": 0.5,
     "half an": 0.5,
     "half": 0.5,
@@ -276,7 +339,10 @@ class _Reading:
 
     def read(self) -> None:
         self._read_keys()
-        self.text = self.text.lower()
+        text = self.text.lower()
+        if "step" in text:  # "2-step" is a style, not two sequencer steps
+            text = _TWO_STEP.sub(" twostep ", text)
+        self.text = digits_for_words(text)  # "one forty" -> "140", then read as digits
         if _DIGIT.search(self.text) or _DURATION_WORD.search(self.text):
             self._read_numbers()
         self._read_words()
@@ -361,6 +427,20 @@ class _Reading:
 
     def _rel_bpm_verb(self, m: re.Match[str]) -> bool:
         return self._relative_bpm(_verb_sign(m.group("w")), m.group("v"))
+
+    def _rel_percent(self, m: re.Match[str]) -> bool:
+        word = m.group("w") or m.group("w2") or m.group("w3") or ""
+        lengthen = word in _LENGTH_WORDS or "length" in m.group()
+        if m.group("s"):  # "tempo +5%"
+            sign = -1 if m.group("s") == "-" else 1
+        else:
+            up = word in _CHANGE_UP or word in ("extend", "lengthen") or _verb_sign(word) > 0
+            sign = 1 if up else -1
+        value = _number(m.group("v") or m.group("v2") or m.group("v3") or m.group("v4"))
+        if value:
+            name = "duration_percent" if lengthen else "bpm_percent"
+            self.found.adjust.setdefault(name, sign * value)
+        return True
 
     def _relative_duration(self, sign: int, value: str, unit: str) -> bool:
         seconds = _number(value) * (60 if unit.startswith("m") else 1)
@@ -537,6 +617,8 @@ def _key_from(match: re.Match[str], text: str) -> str | None:
             return None
         if note == "a" and _NOT_A_KEY_AFTER.match(text, match.end()):
             return None
+        if note == "a" and not pre and _A_MINOR_THING.match(text, match.end()):
+            return None  # "a minor change", "a major problem": adjectives, not keys
     elif match.re is _KEY_GLUED:
         # lower-case "am", "em", "dm", "cm" are words ("I am", "dm me") unless a key word leads.
         if mode.lower() == "m" and not acc and note.islower() and not pre:
@@ -614,6 +696,18 @@ _REL_BPM_VERB = re.compile(
     r"by\s+(?P<v>\d+(?:\.\d+)?)(?!\s*(?:s\b|secs?\b|seconds?\b|m\b|mins?\b|minutes?\b|%|percent))"
     r"(?:\s*(?:bpm|beats per minute))?"
 )
+# "20% faster", "faster by 10%", "slow it down 15%", "tempo +5%", "make it 50% longer"
+_PCT = r"(?P<{}>\d+(?:\.\d+)?)\s*(?:%|percent)"
+_REL_PERCENT = re.compile(
+    r"(?<![\w.])" + _PCT.format("v") + r"\s*(?P<w>faster|quicker|slower|longer|shorter)\b"
+    r"|\b(?P<w2>faster|quicker|slower|longer|shorter)\s*,?\s*"
+    r"(?:by\s+|like\s+|about\s+|around\s+|maybe\s+)?" + _PCT.format("v2") + "|"
+    r"\b(?P<w3>speed|raise|increase|bump|push|boost|slow|lower|drop|decrease|reduce|cut|extend|"
+    r"lengthen|shorten|trim)\s+(?:it\s+|this\s+|that\s+)?(?:up\s+|down\s+)?(?:the\s+)?"
+    r"(?:tempo\s+|bpm\s+|speed\s+|pace\s+|length\s+)?(?:up\s+|down\s+)?(?:by\s+)?"
+    + _PCT.format("v3")
+    + r"|\b(?:bpm|tempo)\s*(?P<s>[+-])\s?(?P<v4>\d+(?:\.\d+)?)\s*(?:%|percent)"
+)
 _REL_DUR_UNIT = re.compile(
     r"(?:\bby\s+|\+\s?)?(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?|m)\s+"
     r"(?P<w>longer|shorter|more|less|extra)\b"
@@ -676,12 +770,15 @@ _LONG_NUMBER = re.compile(r"\d{4,}(?:\.\d+)?")
 _NEGATIVE = re.compile(r"(?<![\w.])(?P<v>-\s?\d+(?:\.\d+)?)")
 _CONTEXT_BPM = re.compile(
     r"(?:\bat|\baround|\babout|\bapprox(?:imately)?|\bnear|\broughly|~|@)\s*"
-    r"(?:like\s+|around\s+|about\s+)?(?P<v>\d{2,3}(?:\.\d+)?)(?![\w.:%/])"
+    r"(?:like\s+|around\s+|about\s+)?(?P<v>\d{2,3}(?:\.\d+)?)(?![\w:%/]|\.\d)"
 )
 _DRUM_MACHINES = frozenset({"808", "909", "303", "707", "606"})
 _DIGIT = re.compile(r"\d")
 _DURATION_WORD = re.compile(r"\b(?:min|minutes?|mins?|seconds?|secs?|hours?|hrs?)\b")
-_BARE_BPM = re.compile(r"(?<![\w.+\-:$])(?P<v>\d{2,3}(?:\.\d+)?)(?![\w.:%/])")
+# A full stop after the number ends its sentence ("Drill. 144. G minor."), not a decimal.
+_BARE_BPM = re.compile(r"(?<![\w.+\-:$])(?P<v>\d{2,3}(?:\.\d+)?)(?![\w:%/]|\.\d)")
+_TWO_STEP = re.compile(r"\b(?:2|two)\s*-?\s*step\b")
+_LENGTH_WORDS = frozenset({"longer", "shorter", "extend", "lengthen", "shorten", "trim"})
 
 _R = _Reading
 # (pattern, handler, substrings one of which must be present, needs a digit); most specific
@@ -691,6 +788,7 @@ _NUMBER_RULES: tuple[tuple[re.Pattern[str], Any, tuple[str, ...], bool], ...] = 
     (_LUFS_AFTER, _R._lufs, ("lu", "lk"), True),
     (_LUFS_BEFORE, _R._lufs, ("lu", "lk", "loud"), True),
     (_DECIBELS, _R._consume, ("db",), True),
+    (_REL_PERCENT, _R._rel_percent, ("%", "percent"), True),
     (_REL_BPM_UNIT, _R._rel_bpm_unit, ("bpm", "beats per"), True),
     (_REL_BPM_BY, _R._rel_bpm_by, ("by",), True),
     (_REL_BPM_SIGNED, _R._rel_bpm_signed, ("+", "-"), True),
@@ -731,13 +829,15 @@ _TRIGGERS = frozenset(word for rule in _NUMBER_RULES for word in rule[2])
 # --- 5. deciding the kind -----------------------------------------------------------------------
 
 
-def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | None]:
+def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | None, bool]:
     tokens = r.tokens
     found = r.found
     events = r.events
     cues: dict[str, int] = {}  # cue -> first token index
     genre: str | None = None
+    genre_at = -1  # token index of the genre
     weak_genre: str | None = None
+    lookalike: tuple[int, str] | None = None  # (index, "trap") for "tarp": in a beat's context
     style: str | None = None
     mood: str | None = None
     mood_more = False
@@ -746,6 +846,7 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     stems: list[str] = []
     unstems: list[str] = []
     changes: dict[str, int] = {}
+    compared = False  # "faster", "longer" (not the adjectives "fast", "slow")
     stem_selected = False
     known: set[int] = set()  # token indexes with some meaning
     # A negation ("not too dark", "no vocals") cancels the next mood or stem within 3 tokens.
@@ -768,12 +869,15 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
             continue
         if category == "genre":
             if genre is None and not _is_a_place(tokens, index, known):
-                genre = value
+                genre, genre_at = value, index
         elif category == "style":
             style = style or value
         elif category == "genre_weak":
             if weak_genre is None:
                 weak_genre = value
+                genre_at = genre_at if genre else index
+        elif category == "genre_lookalike":
+            lookalike = lookalike or (index, value)
         elif category in ("mood", "mood_more"):
             if negated(index):
                 continue
@@ -797,6 +901,7 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
                 stem_selected = True
         elif category == "change":
             field_name, sign = value.split(":")
+            compared = compared or size > 1 or tokens[index] not in ("fast", "slow")
             if field_name not in changes:
                 before = {
                     *tokens[max(0, index - 3) : index],
@@ -812,7 +917,13 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         elif category == "cue":
             _note_cue(cues, value, index, tokens, events)
 
-    genre = genre or weak_genre
+    if genre is None and weak_genre is not None:
+        genre = weak_genre
+    if genre is None and lookalike is not None:
+        if _lookalike_is_the_genre(lookalike[0], tokens, events, known, found):
+            genre, genre_at = lookalike[1], lookalike[0]
+        else:
+            known.discard(lookalike[0])
     unsupported = style if genre is None else None
     # "make a trap beat now": "now"/"but"/"same" only ask for a change at the start.
     params: dict[str, Any] = {}
@@ -838,8 +949,11 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     adjust: dict[str, Any] = dict(found.adjust)
     for field_name, step in changes.items():
         adjust.setdefault(field_name, step)
-    for field_name in ("bpm", "duration"):  # an absolute value beats a relative one
-        if field_name in params:
+    for field_name in ("bpm", "duration"):
+        if field_name in params:  # an absolute value beats a relative one
+            adjust.pop(field_name, None)
+            adjust.pop(f"{field_name}_percent", None)
+        elif f"{field_name}_percent" in adjust:  # "20% faster" is not also "faster"
             adjust.pop(field_name, None)
 
     core = bool(
@@ -857,6 +971,12 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     creating = "create" in cues and (genre is not None or has_noun)
     content = [i for i in range(len(tokens)) if i not in known]
     only_known = not content
+    # "surprise me", "anything at 90 bpm"; not "got anything darker?" (a change to the last)
+    open_request = (
+        "open" in cues
+        and (only_known or core or has_noun)
+        and not (mood_more or adjust or compared)
+    )
 
     kind = _kind(
         cues=cues,
@@ -868,6 +988,10 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         has_noun=has_noun,
         has_verb=has_verb,
         creating=creating,
+        new_beat=("master" in cues or "mix" in cues)
+        and _describes_a_new_beat(genre, genre_at, tokens, cues, found, mood),
+        open_request=open_request,
+        compared=compared,
         only_known=only_known,
         stems=bool(stems) and stem_selected,
         bare_bpm_only=found.bpm is not None and not core,
@@ -886,7 +1010,52 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
     if kind not in ("generate", "variation", "refine"):
         adjust = {}
         unsupported = None
-    return kind, params, adjust, unsupported
+    return kind, params, adjust, unsupported, kind == "generate" and open_request
+
+
+# Words before a genre that point at a clip that exists ("master the trap beat").
+_REFERRING = frozenset({"my", "the", "that", "this", "your", "our", "last", "his", "her", "their"})
+
+
+def _describes_a_new_beat(
+    genre: str | None,
+    genre_at: int,
+    tokens: list[str],
+    cues: dict[str, int],
+    found: _Found,
+    mood: str | None,
+) -> bool:
+    """ "techno 130 mastered at -9 LUFS", "house beat 124 bpm, mix it warm": a beat request
+    that also says how to mix or master it, not a mix or master of a clip that exists.
+    (With a refine cue the beat is the last one, changed: `_kind` makes that a refine.)"""
+    if genre is None:
+        return False
+    if "refine" in cues or "refine_as" in cues:
+        return True  # "now as house, master it for club": the same beat, changed (a refine)
+    if genre_at > 0 and tokens[genre_at - 1] in _REFERRING:
+        return False
+    described = found.bpm is not None or found.key is not None or found.duration is not None or mood
+    first_cue = min(cues.get("master", len(tokens)), cues.get("mix", len(tokens)))
+    return bool(described) or genre_at < first_cue
+
+
+def _lookalike_is_the_genre(
+    index: int,
+    tokens: list[str],
+    events: list[tuple[int, str, str, int]],
+    known: set[int],
+    found: _Found,
+) -> bool:
+    """ "make a tarp beat", "tarp at 140": the word is the genre when a beat noun follows it,
+    or when everything else in the message is a beat's parameters."""
+    noun = ("cue", "noun")
+    if any(i == index + 1 and (category, value) == noun for i, category, value, _ in events):
+        return True
+    if len(tokens) == 1:
+        return True
+    only_known = all(i in known for i in range(len(tokens)))
+    has_verb = any(category == "cue" and value == "verb" for _, category, value, _ in events)
+    return only_known and not has_verb and (found.bpm is not None or found.key is not None)
 
 
 def _is_a_place(tokens: list[str], index: int, known: set[int]) -> bool:
@@ -978,6 +1147,9 @@ def _kind(
     has_noun: bool,
     has_verb: bool,
     creating: bool,
+    new_beat: bool,
+    open_request: bool,
+    compared: bool,
     only_known: bool,
     stems: bool,
     bare_bpm_only: bool,
@@ -997,7 +1169,7 @@ def _kind(
     mix_first = "mix" in cues and cues["mix"] < cues.get("stems", len(cues) + 10_000)
     if ("stems" in cues or stems) and not creating and not mix_first:
         return "stems"
-    if "master" in cues and not creating:
+    if "master" in cues and not creating and not new_beat:
         return "master"
     # "-14 LUFS", "for spotify": loudness alone means mastering ("I went to the club" doesn't)
     loudness_only = (
@@ -1007,7 +1179,7 @@ def _kind(
     )
     if loudness_only and not ("mix" in cues or "refine" in cues or adjust):
         return "master"
-    if "mix" in cues and not creating:
+    if "mix" in cues and not creating and not new_beat:
         if "mix_it" in cues:
             return "refine"
         return "mix"
@@ -1020,7 +1192,10 @@ def _kind(
         if not params and not adjust and not has_noun and not has_verb and not only_known:
             return "unknown"  # "but why", "same here": nothing to change
         return "refine"
-    if (mood_more or adjust) and not genre and not has_noun:
+    if open_request:
+        return "generate"
+    # "darker", "faster", "faster, like 150", "longer, like 60 seconds": a change to the last
+    if (mood_more or adjust or compared) and not genre and not has_noun:
         return "refine"
     strong = bool(genre or "key" in params or (has_noun and (has_verb or core)))
     if strong:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from engine.genres import GENRES, MOODS
 
@@ -155,56 +157,142 @@ def _genre_table() -> dict[Phrase, str]:
 
 GENRE_PHRASES: dict[Phrase, str] = _genre_table()
 
-# Styles people ask for that BeatBot does not make (yet): recognised so the answer can say so
-# ("I don't know reggae yet ...") instead of quietly making something else.
-OTHER_STYLES: tuple[str, ...] = (
-    "reggae",
-    "reggaeton",
-    "afrobeats",
-    "afrobeat",
-    "amapiano",
-    "dancehall",
-    "country",
-    "polka",
-    "salsa",
-    "bossa nova",
-    "samba",
-    "tango",
-    "classical",
-    "orchestral music",
-    "blues",
-    "gospel",
-    "grime",
-    "phonk",
-    "hyperpop",
-    "garage",
-    "uk garage",
-    "jersey club",
-    "baile funk",
-    "latin",
-    "cumbia",
-    "bachata",
-    "kpop ballad",
-    "folk",
-    "bluegrass",
-    "ska",
-    "punk rock opera",
-    "opera",
-    "waltz",
-    "flamenco",
-    "merengue",
-    "ambient music",
-    "synthwave",
-    "vaporwave",
-    "breakcore",
-    "hardstyle",
-    "psytrance",
-    "emo rap",
-    "cloud rap",
-    "plugg",
-    "jerk",
-    "bounce music",
-)
+# Styles people ask for that BeatBot does not make (yet), each with the nearest of the 14 by
+# groove and tempo (not by spelling), so the answer can offer it ("I don't do UK garage yet;
+# the closest is house — want that?") instead of quietly making something else.
+
+
+@dataclass(frozen=True)
+class StyleHint:
+    """A style or an artist we can't make, and the genre we offer instead."""
+
+    nearest: str  # one of the 14 canonical genre names
+    spellings: tuple[str, ...]  # how people type it; the first is the canonical name
+    display: str = ""  # how a reply writes it ("UK garage"); default: the canonical name
+    artist: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spellings[0]
+
+    @property
+    def shown(self) -> str:
+        return self.display or (self.name.title() if self.artist else self.name)
+
+
+def _hints(nearest: str, *spellings: str, display: str = "", artist: bool = False) -> StyleHint:
+    return StyleHint(nearest, spellings, display, artist)
+
+
+STYLE_HINTS: tuple[StyleHint, ...] = (
+    # house: four-on-the-floor and its UK and South African cousins
+    _hints("house", "uk garage", "ukg", "garage", "speed garage", "future garage",
+           display="UK garage"),
+    _hints("house", "2-step", "2step", "twostep", "two step", display="2-step"),
+    _hints("house", "amapiano"),
+    _hints("house", "disco", "nu disco", "nudisco", "italo disco"),
+    _hints("house", "jersey club"),
+    _hints("house", "baile funk", "funk carioca"),
+    # hip hop tempo, a different swing
+    _hints("hip hop", "reggaeton", "regaeton", "reggeaton", "dembow"),
+    _hints("hip hop", "reggae", "roots reggae"),
+    _hints("hip hop", "dancehall", "dancehall riddim"),
+    _hints("hip hop", "funk"),
+    _hints("hip hop", "bounce music"),
+    _hints("hip hop", "crunk"),
+    # trap's 808s and hats
+    _hints("trap", "phonk", "drift phonk", "memphis phonk"),
+    _hints("trap", "emo rap"),
+    _hints("trap", "cloud rap"),
+    _hints("trap", "plugg", "pluggnb"),
+    _hints("trap", "jerk"),
+    _hints("drill", "grime"),
+    _hints("drum and bass", "breakcore"),
+    _hints("edm", "hardstyle"),
+    _hints("edm", "psytrance", "psy trance", "goa trance"),
+    # pop's song shapes
+    _hints("pop", "afrobeats", "afrobeat", "afro beats", "afropop", "afro pop"),
+    _hints("pop", "synthwave", "synth wave", "retrowave", "outrun"),
+    _hints("pop", "hyperpop", "hyper pop"),
+    _hints("pop", "latin", "latin pop"),
+    _hints("pop", "cumbia"),
+    _hints("pop", "bachata"),
+    _hints("pop", "merengue"),
+    _hints("pop", "polka"),
+    _hints("pop", "kpop ballad", display="K-pop ballad"),
+    # lo-fi's soft, slow haze
+    _hints("lo-fi", "vaporwave", "vapor wave"),
+    _hints("lo-fi", "trip hop", "triphop"),
+    _hints("lo-fi", "downtempo", "down tempo"),
+    _hints("lo-fi", "chillwave"),
+    _hints("lo-fi", "ambient music"),
+    # jazz harmony and acoustic instruments
+    _hints("jazz", "bossa nova", "bossanova", "bossa"),
+    _hints("jazz", "samba"),
+    _hints("jazz", "salsa"),
+    _hints("jazz", "tango"),
+    _hints("jazz", "flamenco"),
+    _hints("jazz", "blues"),
+    _hints("jazz", "classical", "classical music"),
+    _hints("jazz", "orchestral music"),
+    _hints("jazz", "opera"),
+    _hints("jazz", "waltz"),
+    _hints("r&b", "gospel"),
+    # guitars
+    _hints("rock", "country", "country music"),
+    _hints("rock", "folk", "folk music"),
+    _hints("rock", "bluegrass"),
+    _hints("rock", "ska"),
+    _hints("rock", "punk rock opera"),
+    # artists: the genre a "type beat" of theirs usually is
+    _hints("house", "daft punk", artist=True),
+    _hints("house", "fred again", display="Fred again..", artist=True),
+    _hints("house", "kaytranada", artist=True),
+    _hints("dubstep", "skrillex", artist=True),
+    _hints("trap", "metro boomin", artist=True),
+    _hints("trap", "travis scott", artist=True),
+    _hints("trap", "playboi carti", artist=True),
+    _hints("trap", "lil baby", artist=True),
+    _hints("drill", "pop smoke", artist=True),
+    _hints("drill", "chief keef", artist=True),
+    _hints("drill", "central cee", artist=True),
+    _hints("boom bap", "j dilla", artist=True),
+    _hints("boom bap", "mf doom", display="MF DOOM", artist=True),
+    _hints("boom bap", "madlib", artist=True),
+    _hints("boom bap", "dj premier", display="DJ Premier", artist=True),
+    _hints("boom bap", "pete rock", artist=True),
+    _hints("boom bap", "wu tang", "wu tang clan", display="Wu-Tang", artist=True),
+    _hints("hip hop", "drake", artist=True),
+    _hints("hip hop", "kanye", "kanye west", artist=True),
+    _hints("hip hop", "kendrick", "kendrick lamar", artist=True),
+    _hints("hip hop", "dr dre", display="Dr. Dre", artist=True),
+    _hints("hip hop", "eminem", artist=True),
+    _hints("hip hop", "bad bunny", artist=True),
+    _hints("lo-fi", "nujabes", artist=True),
+    _hints("edm", "avicii", artist=True),
+    _hints("edm", "calvin harris", artist=True),
+    _hints("edm", "martin garrix", artist=True),
+    _hints("edm", "marshmello", artist=True),
+    _hints("techno", "aphex twin", artist=True),
+    _hints("techno", "kraftwerk", artist=True),
+    _hints("r&b", "the weeknd", "weeknd", display="The Weeknd", artist=True),
+    _hints("r&b", "frank ocean", artist=True),
+    _hints("r&b", "sza", display="SZA", artist=True),
+    _hints("pop", "taylor swift", artist=True),
+    _hints("pop", "dua lipa", artist=True),
+    _hints("pop", "billie eilish", artist=True),
+    _hints("pop", "michael jackson", artist=True),
+    _hints("pop", "burna boy", artist=True),
+    _hints("pop", "wizkid", artist=True),
+    _hints("jazz", "miles davis", artist=True),
+    _hints("rock", "nirvana", artist=True),
+    _hints("rock", "metallica", artist=True),
+    _hints("rock", "the beatles", "beatles", display="The Beatles", artist=True),
+    _hints("rock", "arctic monkeys", artist=True),
+)  # fmt: skip
+STYLES: dict[str, StyleHint] = {hint.name: hint for hint in STYLE_HINTS}
+# Kept for callers that only need the names.
+OTHER_STYLES: tuple[str, ...] = tuple(STYLES)
 
 # "my house" is where someone lives; these phrases mean nothing to the parser.
 IGNORED_PHRASES: frozenset[Phrase] = frozenset(
@@ -861,7 +949,6 @@ CUES: dict[str, tuple[str, ...]] = {
         "could you",
         "lets",
         "let me hear",
-        "surprise me",
         "please",
         "pls",
         "plz",
@@ -885,6 +972,32 @@ CUES: dict[str, tuple[str, ...]] = {
         "compose",
         "whip up",
         "render",
+    ),
+    # Open requests: BeatBot picks what the message leaves open (genre, mood, tempo, key).
+    "open": (
+        "surprise me",
+        "suprise me",
+        "surprise us",
+        "anything",
+        "anything you want",
+        "anything you like",
+        "anything goes",
+        "anything is fine",
+        "whatever you want",
+        "whatever you like",
+        "whatever you feel like",
+        "whatever u want",
+        "dealers choice",
+        "dealer choice",
+        "your choice",
+        "your call",
+        "you choose",
+        "you pick",
+        "up to you",
+        "random",
+        "something random",
+        "randomize",
+        "go wild",
     ),
     "negate": (
         "not",
@@ -1198,9 +1311,11 @@ def _build_phrases() -> tuple[dict[Phrase, tuple[Meaning, ...]], int]:
         add([word], ("size", "small"))
     for word in BIG_WORDS:
         add([word], ("size", "big"))
-    add(OTHER_STYLES, ("style", ""))
-    for text in OTHER_STYLES:
-        table[_phrase(text)] = [("style", " ".join(_phrase(text)))]
+    for hint in STYLE_HINTS:
+        for text in hint.spellings:
+            # A style is what the phrase means first; "funk" and "disco" keep their mood too.
+            meanings = table.setdefault(_phrase(text), [])
+            meanings[:] = [("style", hint.name), *(m for m in meanings if m[0] == "mood")]
     for phrase in IGNORED_PHRASES:
         table[phrase] = [("ignore", "")]
     frozen = {phrase: tuple(meanings) for phrase, meanings in table.items()}
@@ -1214,18 +1329,36 @@ PHRASES, MAX_PHRASE = _build_phrases()
 # Fuzzy targets: genre names and aliases squeezed to one token ("hiphop", "drumandbass"), and
 # the canonical moods. Short targets (rap, pop, edm, sad) are exact-only: one typo away from
 # them lies half the dictionary.
+#
+# A typo is measured in Damerau-style edits (optimal string alignment: swapping two neighbours,
+# "trpa", is one edit, like a missing or an extra letter). A changed letter only counts in long
+# words: one substitution away from "house", "drill" or "dreamy" lie "horse", "grill" and
+# "creamy", while "energitic" can only mean one thing.
 FUZZY_MIN_TARGET = 4
 FUZZY_MIN_TOKEN = 4
-FUZZY_CUTOFF = 87.0
+FUZZY_MAX_TOKEN = 24
+SUBSTITUTION_MIN_TARGET = 8
+# Aliases too close to everyday words to stretch: "randb" is one letter from "rand".
+NOT_FUZZY_TARGETS: frozenset[str] = frozenset({"randb"})
+TWO_EDITS_MIN_TARGET = 10  # "agressvie", "drumnbsas": two edits in very long words
 
 
 def _fuzzy_targets() -> dict[str, Meaning]:
+    # The engine's names and aliases only: slang ("rage", "techo", "randb") and describing
+    # words ("swing", "electro") are exact-only, or "range", "echo", "rand" and "sing" would
+    # be typos of them.
     targets: dict[str, Meaning] = {}
-    for phrase, genre in GENRE_PHRASES.items():
-        squeezed = "".join(phrase)
-        if len(squeezed) >= FUZZY_MIN_TARGET and squeezed.isalpha():
-            kind = "genre_weak" if phrase in WEAK_GENRE_WORDS else "genre"
-            targets.setdefault(squeezed, (kind, genre))
+    for genre in GENRES:
+        for text in (genre.name, *genre.aliases):
+            phrase = _phrase(text)
+            squeezed = "".join(phrase)
+            if (
+                len(squeezed) >= FUZZY_MIN_TARGET
+                and squeezed.isalpha()
+                and phrase not in WEAK_GENRE_WORDS
+                and squeezed not in NOT_FUZZY_TARGETS
+            ):
+                targets.setdefault(squeezed, ("genre", genre.name))
     for mood in MOODS:
         if len(mood) >= FUZZY_MIN_TARGET:
             targets.setdefault(mood, ("mood", mood))
@@ -1233,7 +1366,6 @@ def _fuzzy_targets() -> dict[str, Meaning]:
 
 
 FUZZY_TARGETS: dict[str, Meaning] = _fuzzy_targets()
-_FUZZY_CHOICES: list[str] = list(FUZZY_TARGETS)
 
 # Ordinary words that sit within the fuzzy cutoff of a target; they keep their own meaning.
 ORDINARY_WORDS: frozenset[str] = frozenset(
@@ -1376,26 +1508,79 @@ ORDINARY_WORDS: frozenset[str] = frozenset(
 )
 
 
+# Ordinary words one edit from a genre ("tarp"): the genre only where the message asks for
+# a beat and names no other genre ("make a tarp beat"), never in "put a tarp over the house beat".
+LOOKALIKES: dict[str, str] = {"tarp": "trap"}
+
+
+def _fuzzy_index() -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for target in FUZZY_TARGETS:
+        for letter in {target[0], target[1]}:
+            index.setdefault(letter, []).append(target)
+    return {letter: tuple(targets) for letter, targets in index.items()}
+
+
+# Targets by their first and second letters: a typo keeps one of a word's first two letters in
+# one of its first two places (a swap, a slip of the first letter, a letter added in front), so
+# a token is only measured against the targets that share one.
+_FUZZY_INDEX = _fuzzy_index()
+
+
+@lru_cache(maxsize=1024)
+def _candidates(first: str, second: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_FUZZY_INDEX.get(first, ()) + _FUZZY_INDEX.get(second, ())))
+
+
+def _close_enough(token: str, target: str) -> int | None:
+    """The edits from `target` to `token` if they are few enough for a typo, else None."""
+    budget = 2 if len(target) >= TWO_EDITS_MIN_TARGET else 1
+    if abs(len(token) - len(target)) > budget:
+        return None
+    edits = OSA.distance(token, target, score_cutoff=budget)
+    if edits > budget:
+        return None
+    if (
+        edits == 1
+        and len(token) == len(target)
+        and len(target) < SUBSTITUTION_MIN_TARGET
+        and sorted(token) != sorted(target)  # same letters: a swap, not a changed letter
+    ):
+        return None
+    return edits
+
+
 @lru_cache(maxsize=65536)
 def fuzzy_lookup(token: str) -> Meaning | None:
-    """The genre or mood a typo means ("trapp" -> genre trap), or None. Cached per token."""
+    """The genre or mood a typo means ("trapp", "trpa" -> genre trap), or None. Cached per
+    token; "tarp" answers ("genre_lookalike", "trap") and the parser decides from context."""
+    if token in LOOKALIKES:
+        return ("genre_lookalike", LOOKALIKES[token])
     if (
-        len(token) < FUZZY_MIN_TOKEN
-        or len(token) > 24
+        not FUZZY_MIN_TOKEN <= len(token) <= FUZZY_MAX_TOKEN
         or not token.isalpha()
         or token in ORDINARY_WORDS
     ):
         return None
-    found = process.extractOne(token, _FUZZY_CHOICES, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-    if found is None:
-        return None
-    return FUZZY_TARGETS[found[0]]
+    best: tuple[int, str] | None = None
+    for target in _candidates(token[0], token[1]):
+        edits = _close_enough(token, target)
+        if edits is not None and (best is None or edits < best[0]):
+            best = (edits, target)
+    return FUZZY_TARGETS[best[1]] if best else None
 
 
 def nearest_genre(text: str) -> str | None:
-    """The canonical genre closest to any text ("polka" -> "pop"), for suggestions."""
+    """The canonical genre to offer for any text: a style's nearest by sound ("uk garage" ->
+    house), else the closest spelling ("trapz" -> trap); None when nothing is close."""
+    phrase = _phrase(str(text))
+    for size in range(len(phrase), 0, -1):  # "dark uk garage": the longest style named
+        for start in range(len(phrase) - size + 1):
+            for category, value in PHRASES.get(phrase[start : start + size], ()):
+                if category == "style":
+                    return STYLES[value].nearest
     choices = {"".join(p): g for p, g in GENRE_PHRASES.items()}
-    squeezed = "".join(tokenize(text))
+    squeezed = "".join(phrase)
     if not squeezed:
         return None
     found = process.extractOne(squeezed, list(choices), scorer=fuzz.ratio, score_cutoff=40)

@@ -14,12 +14,14 @@ from bot.conversation import (
     ASK_WHAT_TO_MAKE,
     ASK_WHICH_CLIP,
     Conversation,
+    Offer,
     ThreadState,
     conversation_key,
     resolve,
 )
 from bot.intents import parse
 from bot.requests import beat_request
+from engine.genres import get_genre
 
 THREAD = ("discord", "guild-1:chan-7", "thread-42")
 
@@ -136,6 +138,24 @@ async def test_unreadable_memory_is_no_memory(
     assert await memory(redis_client, settings).last(THREAD) is None
 
 
+async def test_an_offer_is_taken_once_and_a_new_request_clears_it(
+    redis_client: redis.asyncio.Redis, settings: Settings, key_prefix: str
+) -> None:
+    convo = memory(redis_client, settings)
+    offer = Offer("generate", {"genre": "house", "bpm": 130}, {}, "uk garage")
+    await convo.offer(THREAD, offer)
+    key = convo.offer_key(THREAD)
+    assert key == f"{conversation_key(key_prefix, THREAD)}:offer"
+    assert 0 < await redis_client.ttl(key) <= settings.limits.conversation_ttl
+    assert await convo.take_offer(THREAD) == offer
+    assert await convo.take_offer(THREAD) is None
+    await convo.offer(THREAD, offer)
+    await convo.remember(THREAD, last_beat(settings))  # a beat was asked for instead
+    assert await convo.take_offer(THREAD) is None
+    await redis_client.set(key, b"{not json")
+    assert await convo.take_offer(THREAD) is None
+
+
 # --- resolving follow-ups ------------------------------------------------------------------------
 
 
@@ -235,10 +255,45 @@ def test_generate_applies_relative_words_to_the_genre_tempo(settings: Settings) 
     assert beat_request(res.params, settings).bpm == 158
 
 
-def test_an_unsupported_style_gets_an_answer_not_a_random_beat() -> None:
-    res = resolved("make me a polka beat", None)
-    assert res.question is not None
-    assert res.question.startswith("I don't know 'polka' yet — did you mean pop?")
+def test_an_unsupported_style_gets_an_offer_not_a_random_beat() -> None:
+    res = resolved("make me a polka beat at 110", None)
+    assert res.question == "I don't do polka yet; the closest is pop — want that?"
+    assert res.offer == Offer("generate", {"genre": "pop", "bpm": 110}, {}, "polka")
+    assert res.params == {}  # nothing to make until the person says yes
+
+
+def test_an_offered_change_keeps_its_kind(last: ThreadState) -> None:
+    res = resolved("now as amapiano, a bit faster", last)
+    assert res.offer == Offer("refine", {"genre": "house"}, {"bpm": 4}, "amapiano")
+    taken = resolve(res.offer.intent(), last)
+    assert (taken.kind, taken.params["genre"], taken.params["bpm"]) == ("refine", "house", 128)
+
+
+def test_percent_changes_scale_the_last_value(last: ThreadState) -> None:
+    assert last.params["bpm"] == 140 and last.params["duration"] == 30
+    assert resolved("20% faster", last).params["bpm"] == 168
+    assert resolved("slow it down by 15%", last).params["bpm"] == 119
+    assert resolved("make it 50% longer", last).params["duration"] == 45
+    assert resolved("10% slower", last).params["bpm"] == 126
+    assert resolved("a trap beat 10% faster", None).params == {"genre": "trap", "bpm": 165}
+
+
+def test_a_change_with_a_target_is_the_target(last: ThreadState) -> None:
+    assert resolved("faster, like 150", last).params["bpm"] == 150
+    assert resolved("slower, around 90", last).params["bpm"] == 90
+    assert resolved("make it longer, like 60 seconds", last).params["duration"] == 60
+
+
+def test_surprise_picks_from_the_seed_and_keeps_what_was_said(settings: Settings) -> None:
+    res = resolved("surprise me with something dark, seed 9", None)
+    assert res.surprise and res.kind == "generate" and res.question is None
+    assert res.params["mood"] == "dark" and res.seed == 9
+    assert res.params == resolved("surprise me with something dark, seed 9", None).params
+    request = beat_request(res.params, settings)
+    assert request.notes == []  # a surprise never says "you didn't name a genre"
+    trap = resolved("random trap beat", None).params
+    low, high = get_genre("trap").bpm_range
+    assert trap["genre"] == "trap" and low <= trap["bpm"] <= high and trap["seed"] is not None
 
 
 def test_resolved_params_validate(last: ThreadState, settings: Settings) -> None:

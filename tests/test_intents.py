@@ -132,6 +132,16 @@ def test_absolute_tempo_wins_over_relative_words() -> None:
         ("longer by 20 seconds", {"duration": 20}),
         ("a lot longer", {"duration": 30}),
         ("+1 minute", {"duration": 60}),
+        # percentages of the last beat's tempo or length
+        ("20% quicker", {"bpm_percent": 20}),
+        ("speed it up 15%", {"bpm_percent": 15}),
+        ("tempo -5%", {"bpm_percent": -5}),
+        ("faster, like 12.5 percent", {"bpm_percent": 12.5}),
+        ("increase the length by 20%", {"duration_percent": 20}),
+        ("cut the length by 10%", {"duration_percent": -10}),
+        ("extend it by 50%", {"duration_percent": 50}),
+        ("trim it 10%", {"duration_percent": -10}),
+        ("50% of the time", {}),  # a percentage with no change word is not a change
     ],
 )
 def test_relative_changes(text: str, adjust: dict) -> None:
@@ -218,10 +228,39 @@ def test_mood_typos(typo: str, mood: str) -> None:
      "hose", "chilly", "tramp", "rocks", "rocky", "lofty", "electron", "teach", "happen",
      "hopping", "poppy", "rapper", "wrap", "trip", "tap", "tape measure", "my house",
      "the house is on fire", "in my house", "my mom's house", "I went to the club yesterday",
-     "its a trap", "you rock", "pop off", "draw me a picture", "what time is it"],
+     "its a trap", "you rock", "pop off", "draw me a picture", "what time is it",
+     # one edit from a slang or describing word, which is why those are matched exactly
+     "range", "mental", "tech", "echo", "sing", "wing", "meal", "seoul", "rand", "dems",
+     "elector", "dumbass", "trace", "sewing", "meta",
+     # a swap away from a genre, and an everyday word all the same
+     "a tarp", "buy a tarp", "need a tarp", "the tarp is wet", "I'm tarp-ing the car",
+     "part", "prat", "no problem", "yes", "sure"],
 )  # fmt: skip
 def test_ordinary_words_are_not_beats(text: str) -> None:
     assert parse(text).kind == "unknown", parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("tarp", {"genre": "trap"}), ("make a tarp beat", {"genre": "trap"}),
+     ("dark tarp at 140", {"genre": "trap", "mood": "dark", "bpm": 140}),
+     ("tarp type beat", {"genre": "trap"}), ("put a tarp on the drill beat", {"genre": "drill"}),
+     ("a tarp over the lofi beat, 80 bpm", {"genre": "lo-fi", "bpm": 80})],
+)  # fmt: skip
+def test_a_lookalike_is_the_genre_only_in_a_beat_request(text: str, expected: dict) -> None:
+    assert params(text) == expected
+
+
+def test_transposed_letters_are_one_edit_and_changed_letters_only_count_in_long_words() -> None:
+    assert vocab.fuzzy_lookup("trpa") == ("genre", "trap")  # a swap
+    assert vocab.fuzzy_lookup("tarp") == ("genre_lookalike", "trap")  # a swap, and a word
+    assert vocab.fuzzy_lookup("hosue") == ("genre", "house")
+    assert vocab.fuzzy_lookup("horse") is None  # a changed letter in a short word
+    assert vocab.fuzzy_lookup("grill") is None
+    assert vocab.fuzzy_lookup("creamy") is None
+    assert vocab.fuzzy_lookup("energitic") == ("mood", "energetic")  # long: one change is ok
+    assert vocab.fuzzy_lookup("agressvie") == ("mood", "aggressive")  # very long: two edits
+    assert vocab.fuzzy_lookup("xyzzy") is None
 
 
 def test_every_alias_in_the_genre_table_is_understood() -> None:
@@ -238,11 +277,28 @@ def test_every_mood_and_synonym_is_understood() -> None:
             assert vocab.mood_from_text(word) == mood, word
 
 
-def test_unsupported_style_is_named() -> None:
+def test_unsupported_style_is_named_with_the_genre_to_offer() -> None:
     intent = parse("make me a reggae beat")
-    assert intent.to_json() == {"intent": "generate", "params": {}, "adjust": {}}
+    assert intent.to_json() == {
+        "intent": "generate",
+        "params": {},
+        "adjust": {},
+        "suggestion": {"genre": "hip hop", "asked": "reggae", "exact": False},
+    }
     assert intent.unsupported_genre == "reggae"
-    assert parse("reggae trap").unsupported_genre is None  # a genre we do wins
+    assert parse("reggae trap").suggestion is None  # a genre we do wins
+
+
+def test_every_style_we_cant_make_offers_its_nearest_genre() -> None:
+    for hint in vocab.STYLE_HINTS:
+        assert hint.nearest in GENRE_NAMES, hint
+        offered = {"genre": hint.nearest, "asked": hint.name, "exact": False}
+        for spelling in hint.spellings:
+            assert tuple(vocab.tokenize(spelling)) not in vocab.GENRE_PHRASES, spelling
+            for text in (spelling, f"make something like {spelling}", f"{spelling} beat at 120"):
+                intent = parse(text)
+                assert intent.to_json().get("suggestion") == offered, text
+                assert "genre" not in intent.params, text
 
 
 def test_negation() -> None:

@@ -47,6 +47,29 @@ def test_text_argument_prints_one_json_line(tmp_path: Path) -> None:
     assert done.stderr == b""
 
 
+def test_the_fields_issue_20_added_are_printed_only_when_present(tmp_path: Path) -> None:
+    messages = ["uk garage at one thirty", "surprise me", "20% faster",
+                "techno 130 mastered at -9 LUFS, mix it warm", "Drill. 144."]  # fmt: skip
+    done = run([], ("\n".join(messages) + "\n").encode(), tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert [json.loads(line) for line in done.stdout.decode().splitlines()] == [
+        {
+            "intent": "generate",
+            "params": {"bpm": 130},
+            "adjust": {},
+            "suggestion": {"genre": "house", "asked": "uk garage", "exact": False},
+        },
+        {"intent": "generate", "params": {}, "adjust": {}, "surprise": True},
+        {"intent": "refine", "params": {}, "adjust": {"bpm_percent": 20}},
+        {
+            "intent": "generate",
+            "params": {"genre": "techno", "bpm": 130, "mix_profile": "warm", "target_lufs": -9},
+            "adjust": {},
+        },
+        {"intent": "generate", "params": {"genre": "drill", "bpm": 144}, "adjust": {}},
+    ]
+
+
 def test_stdin_gives_one_line_per_line_in_order(tmp_path: Path) -> None:
     messages = [
         "dark trap at 140", "", "hello", "   ", "make it faster", "", "", "stems for that",

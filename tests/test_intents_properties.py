@@ -8,9 +8,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from num2words import num2words
 
-from bot import vocab
-from bot.intents import KINDS, MAX_CHARS, parse
+from bot import phrasing, vocab
+from bot.intents import KINDS, MAX_CHARS, is_yes, parse
+from bot.number_words import digits_for_words
 from engine.genres import GENRE_NAMES, MOODS
 
 KEY = re.compile(r"^[A-G](#|b)?m?$")
@@ -43,6 +45,11 @@ FRAGMENTS = [
     "mix these", "bass heavy", "warmer", "help", "genres", "status", "cancel", "stop", "hi",
     "lol", "<@123>", "<@!42>", "<@U07ABC>", "🔥", "привет", "你好", "\n", "\r\n", "\x00", ",",
     "?", "!", "-", "+", "#", "'", "\u200b", "♯", "♭", "ｔｒａｐ", "reggae", "polka",
+    "one forty", "a hundred and twenty", "ninety-five", "one oh five", "half a minute",
+    "20% faster", "10 percent slower", "faster, like 150", "surprise me", "anything",
+    "dealer's choice", "uk garage", "2step", "two-step", "daft punk", "phonk", "funk", "tarp",
+    "trpa", "rtap", "Drill.", "144.", "mastered at -9 LUFS", "mix it warm", "club master",
+    "yes", "a minor change",
 ]  # fmt: skip
 messages = st.one_of(
     st.text(max_size=300),
@@ -55,13 +62,28 @@ def check_contract(text: str) -> dict[str, Any]:
     intent = parse(text)
     data = intent.to_json()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"intent", "params", "adjust"}
+    assert (
+        {"intent", "params", "adjust"}
+        <= set(data)
+        <= {
+            "intent",
+            "params",
+            "adjust",
+            "suggestion",
+            "surprise",
+        }
+    )
     kind, params, adjust = data["intent"], data["params"], data["adjust"]
     assert kind in KINDS
     assert set(params) <= ALLOWED.get(kind, set()), data
     if kind not in ("generate", "variation", "refine"):
-        assert adjust == {}
-    assert set(adjust) <= {"bpm", "duration"}
+        assert adjust == {} and "suggestion" not in data
+    if "surprise" in data:
+        assert kind == "generate" and data["surprise"] is True
+    if "suggestion" in data:  # offered, never put in params as if it had been asked for
+        assert data["suggestion"]["genre"] in GENRE_NAMES and "genre" not in params, data
+        assert data["suggestion"]["exact"] is False and data["suggestion"]["asked"]
+    assert set(adjust) <= {"bpm", "duration", "bpm_percent", "duration_percent"}
     for value in adjust.values():
         assert isinstance(value, int | float) and value != 0
     if "genre" in params:
@@ -126,3 +148,101 @@ def test_music_words_inside_other_languages_still_count() -> None:
         "params": {"genre": "trap", "bpm": 140},
         "adjust": {},
     }
+
+
+# --- numbers in words ------------------------------------------------------------------------
+
+
+def number_forms(n: int) -> list[str]:
+    """Ways people write n in words, from num2words' English (an independent speller):
+    "one hundred and twenty-one", without "and", without hyphens, "a hundred ...", and the
+    tempo talk "one twenty-one" / "one oh five"."""
+    words = num2words(n)
+    forms = {words, words.replace("-", " "), words.replace(" and ", " ")}
+    if 100 <= n < 200:
+        forms.add(words.replace("one hundred", "a hundred", 1))
+    rest = n % 100
+    if n > 100 and rest:
+        tens = num2words(rest) if rest >= 10 else "oh " + num2words(rest)
+        forms.add(f"{num2words(n // 100)} {tens}")
+    return sorted(forms)
+
+
+def test_every_number_word_form_from_one_to_three_hundred_is_a_tempo() -> None:
+    misread = []
+    for n in range(1, 301):
+        for form in number_forms(n):
+            contexts = [f"trap beat at {form} bpm", f"{form} bpm trap"]
+            if n >= 10:  # "at 5" is not a tempo in digits either
+                contexts.append(f"trap beat at {form}")
+            for text in contexts:
+                if parse(text).params != {"genre": "trap", "bpm": n}:
+                    misread.append((text, parse(text).params))
+    assert not misread, misread[:10]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(40, 300),
+    st.data(),
+    st.sampled_from(["", "dark ", "make a ", "yo <@123> ", "gimme a chill "]),
+    st.sampled_from(["", " in C minor", " for two minutes", ", hype", " please"]),
+)
+def test_number_words_read_like_digits_anywhere_in_a_request(
+    n: int, data: st.DataObject, before: str, after: str
+) -> None:
+    form = data.draw(st.sampled_from(number_forms(n)))
+    in_words = parse(f"{before}drill at {form}{after}").to_json()
+    in_digits = parse(f"{before}drill at {n}{after}").to_json()
+    assert in_words == in_digits
+    assert in_words["params"]["bpm"] == n
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages)
+def test_yes_and_number_words_take_any_text(text: str) -> None:
+    assert isinstance(is_yes(text), bool)
+    once = digits_for_words(text.lower())
+    assert digits_for_words(once) == once  # digits stay digits
+
+
+# --- a button's command reads back as the request it stands for ----------------------------
+
+KEYS = ["C", "Cm", "C#m", "Db", "D", "Dm", "Eb", "Ebm", "E", "Em", "F", "Fm", "F#", "F#m", "G",
+        "Gm", "G#m", "Ab", "A", "Am", "Bb", "Bbm", "B", "Bm"]  # fmt: skip
+beat_params = st.fixed_dictionaries(
+    {"genre": st.sampled_from(GENRE_NAMES)},
+    optional={
+        "bpm": st.one_of(st.integers(40, 240), st.integers(400, 2400).map(lambda b: b / 10)),
+        "key": st.sampled_from(KEYS),
+        "mood": st.sampled_from(MOODS),
+        "duration": st.integers(5, 300),
+        "mix_profile": st.sampled_from(vocab.PROFILES),
+        "quality": st.sampled_from(vocab.QUALITIES),
+        "target_lufs": st.integers(-30, -5),
+        "seed": st.integers(0, 2**32 - 1),
+    },
+)
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "bpm": st.sampled_from([-16, -8, -4, 4, 8, 16, 10, -10]),
+        "duration": st.sampled_from([-30, -15, 10, 15, 30]),
+    },
+) | st.fixed_dictionaries(
+    {},
+    optional={
+        "bpm_percent": st.sampled_from([-50, -20, -10, 5, 10, 20, 50]),
+        "duration_percent": st.sampled_from([-50, -25, 25, 50, 100]),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["generate", "refine", "variation"]), beat_params, changes)
+def test_an_offer_buttons_command_reads_back_as_the_offer(
+    kind: str, params: dict[str, Any], adjust: dict[str, Any]
+) -> None:
+    adjust = {k: v for k, v in adjust.items() if k.removesuffix("_percent") not in params}
+    command = phrasing.prompt_for(kind, params, adjust)
+    assert parse(command).to_json() == {"intent": kind, "params": params, "adjust": adjust}

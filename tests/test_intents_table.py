@@ -1,7 +1,7 @@
 """The parser against a table of real-looking chat messages: every slot of every answer.
 
-Each row is (message, intent, params, adjust) and is compared with exact dict equality, so a
-missing or an extra parameter fails just like a wrong one.
+Each row is (message, intent, params, adjust[, extra top-level fields]) and is compared with
+exact dict equality, so a missing or an extra parameter fails just like a wrong one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,18 @@ import pytest
 
 from bot.intents import parse
 
-Row = tuple[str, str, dict[str, Any], dict[str, Any]]
+Row = (
+    tuple[str, str, dict[str, Any], dict[str, Any]]
+    | tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]
+)
+
+
+def hint(genre: str, asked: str) -> dict[str, Any]:
+    """The `suggestion` a style we don't make gets: the nearest genre, never exact."""
+    return {"suggestion": {"genre": genre, "asked": asked, "exact": False}}
+
+
+SURPRISE = {"surprise": True}
 
 TABLE: list[Row] = [
     ("make a dark trap beat at 140", "generate", {"genre": "trap", "bpm": 140, "mood": "dark"}, {}),
@@ -263,8 +274,8 @@ TABLE: list[Row] = [
     ("asdfghjkl", "unknown", {}, {}),
     ("12345", "unknown", {}, {}),
     ("!!!???", "unknown", {}, {}),
-    ("reggae beat", "generate", {}, {}),
-    ("make a polka beat", "generate", {}, {}),
+    ("reggae beat", "generate", {}, {}, hint("hip hop", "reggae")),
+    ("make a polka beat", "generate", {}, {}, hint("pop", "polka")),
     ("Ich möchte einen Trap Beat mit 140 BPM", "generate", {"genre": "trap", "bpm": 140}, {}),
     ("haz un beat de trap a 140", "generate", {"genre": "trap", "bpm": 140}, {}),
     ("mellow jazzy lofi beat", "generate", {"genre": "lo-fi", "mood": "mellow"}, {}),
@@ -294,13 +305,187 @@ TABLE: list[Row] = [
         {"genre": "lo-fi", "bpm": 75, "key": "Fm", "duration": 60, "mix_profile": "warm"},
         {},
     ),
+    # --- issue 20: what people actually type ---------------------------------------------------
+    # swapped neighbours are one edit (Damerau); a swap never makes an everyday word a genre
+    ("make a trpa beat at 145", "generate", {"genre": "trap", "bpm": 145}, {}),
+    ("make a tarp beat", "generate", {"genre": "trap"}, {}),
+    ("rtap beat", "generate", {"genre": "trap"}, {}),
+    ("hosue music at 124", "generate", {"genre": "house", "bpm": 124}, {}),
+    ("tecnho 132", "generate", {"genre": "techno", "bpm": 132}, {}),
+    ("dirll beat in F#m", "generate", {"genre": "drill", "key": "F#m"}, {}),
+    ("dubstpe drop", "generate", {"genre": "dubstep"}, {}),
+    ("jzaz in Bb", "generate", {"genre": "jazz", "key": "Bb"}, {}),
+    ("hihpop beat", "generate", {"genre": "hip hop"}, {}),
+    ("olfi beat", "generate", {"genre": "lo-fi"}, {}),
+    ("drak trap beat", "generate", {"genre": "trap", "mood": "dark"}, {}),
+    ("hpye trap", "generate", {"genre": "trap", "mood": "hype"}, {}),
+    ("melnacholic lofi", "generate", {"genre": "lo-fi", "mood": "melancholic"}, {}),
+    ("uplfiting edm", "generate", {"genre": "edm", "mood": "uplifting"}, {}),
+    ("agressvie drill", "generate", {"genre": "drill", "mood": "aggressive"}, {}),
+    ("dreaym rnb", "generate", {"genre": "r&b", "mood": "dreamy"}, {}),
+    ("strap", "unknown", {}, {}),
+    ("part of it", "unknown", {}, {}),
+    ("I'm tarp-ing the car", "unknown", {}, {}),
+    ("my tarp is blue", "unknown", {}, {}),
+    ("put a tarp on the trap beat", "generate", {"genre": "trap"}, {}),
+    ("throw a tarp over that drill beat", "generate", {"genre": "drill"}, {}),
+    ("what range is this in", "unknown", {}, {}),
+    ("that was mental", "unknown", {}, {}),
+    # numbers in words, and how producers say tempos
+    ("trap beat at a hundred and twenty", "generate", {"genre": "trap", "bpm": 120}, {}),
+    ("house at one forty", "generate", {"genre": "house", "bpm": 140}, {}),
+    ("ninety bpm lofi", "generate", {"genre": "lo-fi", "bpm": 90}, {}),
+    ("a hundred forty bpm trap", "generate", {"genre": "trap", "bpm": 140}, {}),
+    ("lofi for half a minute", "generate", {"genre": "lo-fi", "duration": 30}, {}),
+    ("boom bap, two minutes", "generate", {"genre": "boom bap", "duration": 120}, {}),
+    ("drill at one forty five", "generate", {"genre": "drill", "bpm": 145}, {}),
+    ("dnb at one seventy four", "generate", {"genre": "drum and bass", "bpm": 174}, {}),
+    ("techno one twenty-eight bpm", "generate", {"genre": "techno", "bpm": 128}, {}),
+    (
+        "hip hop at ninety-two, forty five seconds",
+        "generate",
+        {"genre": "hip hop", "bpm": 92, "duration": 45},
+        {},
+    ),
+    ("jazz at one oh five", "generate", {"genre": "jazz", "bpm": 105}, {}),
+    (
+        "a two minute house track at a hundred twenty four",
+        "generate",
+        {"genre": "house", "bpm": 124, "duration": 120},
+        {},
+    ),
+    ("trap beat for thirty seconds", "generate", {"genre": "trap", "duration": 30}, {}),
+    ("make it one fifty", "refine", {"bpm": 150}, {}),
+    ("twenty bpm faster", "refine", {}, {"bpm": 20}),
+    ("ten seconds longer", "refine", {}, {"duration": 10}),
+    ("one more, but at one twenty", "variation", {"bpm": 120}, {}),
+    (
+        "between ninety and a hundred bpm, boom bap",
+        "generate",
+        {"genre": "boom bap", "bpm": 95},
+        {},
+    ),
+    # terse: a bare number in its own sentence next to a genre is the tempo
+    (
+        "Drill. 144. G minor. Dark.",
+        "generate",
+        {"genre": "drill", "bpm": 144, "key": "Gm", "mood": "dark"},
+        {},
+    ),
+    ("Trap. 150.", "generate", {"genre": "trap", "bpm": 150}, {}),
+    (
+        "House, 124, Am, groovy.",
+        "generate",
+        {"genre": "house", "bpm": 124, "key": "Am", "mood": "groovy"},
+        {},
+    ),
+    ("lofi. 80. chill.", "generate", {"genre": "lo-fi", "bpm": 80, "mood": "chill"}, {}),
+    ("Techno. 4 bars.", "generate", {"genre": "techno"}, {}),
+    ("Boom bap. 1990.", "generate", {"genre": "boom bap"}, {}),
+    # one beat request that also says how to mix and master it
+    (
+        "techno 130 mastered at -9 LUFS",
+        "generate",
+        {"genre": "techno", "bpm": 130, "target_lufs": -9},
+        {},
+    ),
+    (
+        "edm 128 bpm, bright mix, club master",
+        "generate",
+        {"genre": "edm", "bpm": 128, "mix_profile": "bright", "quality": "club"},
+        {},
+    ),
+    (
+        "house beat 124 bpm, mix it warm",
+        "generate",
+        {"genre": "house", "bpm": 124, "mix_profile": "warm"},
+        {},
+    ),
+    (
+        "dark trap at 140, mastered for streaming",
+        "generate",
+        {"genre": "trap", "bpm": 140, "mood": "dark", "quality": "streaming"},
+        {},
+    ),
+    (
+        "drill beat, bass heavy mix, -10 lufs",
+        "generate",
+        {"genre": "drill", "mix_profile": "bass-heavy", "target_lufs": -10},
+        {},
+    ),
+    ("now as house, master it for club", "refine", {"genre": "house", "quality": "club"}, {}),
+    ("master the trap beat for club", "master", {"quality": "club"}, {}),
+    ("mix my house track with these vocals", "mix", {}, {}),
+    # a change with a target: absolute, or a percentage of the last beat's tempo or length
+    ("faster, like 150", "refine", {"bpm": 150}, {}),
+    ("slow it down to ninety", "refine", {"bpm": 90}, {}),
+    ("bump it up to one sixty", "refine", {"bpm": 160}, {}),
+    ("something slow", "refine", {}, {"bpm": -8}),
+    ("make it longer, like 60 seconds", "refine", {"duration": 60}, {}),
+    ("slower, around 90", "refine", {"bpm": 90}, {}),
+    ("shorter: 20 seconds", "refine", {"duration": 20}, {}),
+    ("20% faster", "refine", {}, {"bpm_percent": 20}),
+    ("make it 20% faster", "refine", {}, {"bpm_percent": 20}),
+    ("10 percent slower", "refine", {}, {"bpm_percent": -10}),
+    ("slow it down by 15%", "refine", {}, {"bpm_percent": -15}),
+    ("make it 50% longer", "refine", {}, {"duration_percent": 50}),
+    ("faster by 10%", "refine", {}, {"bpm_percent": 10}),
+    ("tempo +5%", "refine", {}, {"bpm_percent": 5}),
+    ("a fast trap beat at 150", "generate", {"genre": "trap", "bpm": 150}, {}),
+    # open requests: BeatBot chooses
+    ("surprise me", "generate", {}, {}, SURPRISE),
+    ("anything", "generate", {}, {}, SURPRISE),
+    ("dealer's choice", "generate", {}, {}, SURPRISE),
+    ("whatever you want", "generate", {}, {}, SURPRISE),
+    ("surprise me with something dark", "generate", {"mood": "dark"}, {}, SURPRISE),
+    ("you pick, something at 90 bpm", "generate", {"bpm": 90}, {}, SURPRISE),
+    ("random trap beat", "generate", {"genre": "trap"}, {}, SURPRISE),
+    ("anything else?", "unknown", {}, {}),
+    ("do you have anything darker", "refine", {"mood": "dark"}, {}),
+    ("got anything faster?", "refine", {}, {"bpm": 8}),
+    ("is there anything you can't do", "unknown", {}, {}),
+    # styles and artists we can't make: the nearest genre is offered, not assumed
+    ("uk garage", "generate", {}, {}, hint("house", "uk garage")),
+    (
+        "make a uk garage 2step beat at 132",
+        "generate",
+        {"bpm": 132},
+        {},
+        hint("house", "uk garage"),
+    ),
+    ("2-step at 130", "generate", {"bpm": 130}, {}, hint("house", "2-step")),
+    ("reggaeton", "generate", {}, {}, hint("hip hop", "reggaeton")),
+    ("afrobeats at 105", "generate", {"bpm": 105}, {}, hint("pop", "afrobeats")),
+    ("dark phonk beat", "generate", {"mood": "dark"}, {}, hint("trap", "phonk")),
+    ("synthwave in A minor", "generate", {"key": "Am"}, {}, hint("pop", "synthwave")),
+    ("like daft punk", "generate", {}, {}, hint("house", "daft punk")),
+    ("something like daft punk", "generate", {}, {}, hint("house", "daft punk")),
+    ("amapiano", "generate", {}, {}, hint("house", "amapiano")),
+    ("grime at 140", "generate", {"bpm": 140}, {}, hint("drill", "grime")),
+    ("bossa nova, mellow", "generate", {"mood": "mellow"}, {}, hint("jazz", "bossa nova")),
+    ("funk", "generate", {"mood": "groovy"}, {}, hint("hip hop", "funk")),
+    ("hyperpop", "generate", {}, {}, hint("pop", "hyperpop")),
+    ("dancehall riddim", "generate", {}, {}, hint("hip hop", "dancehall")),
+    ("drake type beat", "generate", {}, {}, hint("hip hop", "drake")),
+    ("funky house at 122", "generate", {"genre": "house", "bpm": 122, "mood": "groovy"}, {}),
+    ("house like daft punk", "generate", {"genre": "house"}, {}),
+    ("garage rock", "generate", {"genre": "rock"}, {}),
+    # uplifting is its own mood
+    ("uplifting edm", "generate", {"genre": "edm", "mood": "uplifting"}, {}),
+    ("euphoric trance at 138", "generate", {"genre": "edm", "bpm": 138, "mood": "uplifting"}, {}),
+    ("epic edm", "generate", {"genre": "edm", "mood": "epic"}, {}),
+    ("uplifting, anthemic edm", "generate", {"genre": "edm", "mood": "uplifting"}, {}),
+    # everyday phrases stay everyday
+    ("my house", "unknown", {}, {}),
+    ("a minor change", "refine", {}, {}),
+    ("no problem", "unknown", {}, {}),
 ]
 
 
 def test_table_is_big_and_covers_every_genre() -> None:
     from engine.genres import GENRE_NAMES
 
-    assert len(TABLE) >= 150
+    assert len(TABLE) >= 233 + 60  # the 233 before issue 20, and at least 60 since
     assert len({row[0] for row in TABLE}) == len(TABLE), "duplicate messages in the table"
     genres = {row[2].get("genre") for row in TABLE}
     assert set(GENRE_NAMES) <= genres
@@ -320,8 +505,8 @@ def test_table_is_big_and_covers_every_genre() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("text", "intent", "params", "adjust"), TABLE, ids=[r[0][:40] for r in TABLE]
-)
-def test_message(text: str, intent: str, params: dict[str, Any], adjust: dict[str, Any]) -> None:
-    assert parse(text).to_json() == {"intent": intent, "params": params, "adjust": adjust}
+@pytest.mark.parametrize("row", TABLE, ids=[r[0][:40] for r in TABLE])
+def test_message(row: Row) -> None:
+    text, intent, params, adjust, *extra = row
+    expected = {"intent": intent, "params": params, "adjust": adjust, **(extra[0] if extra else {})}
+    assert parse(text).to_json() == expected

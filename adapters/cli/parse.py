@@ -20,7 +20,9 @@ from bot.intents import parse_json
 @click.argument("text", nargs=-1)
 @with_settings
 def parse(text: tuple[str, ...], settings: Settings) -> None:
-    """Print the intent of TEXT (or of each stdin line) as {"intent", "params", "adjust"}."""
+    """Print the intent of TEXT (or of each stdin line) as {"intent", "params", "adjust"},
+    plus "suggestion" (a genre offered for a style BeatBot doesn't make) and "surprise"
+    ("surprise me") when the message has them."""
     out = sys.stdout
     try:
         if text:
