@@ -35,7 +35,7 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app[API_TOKEN] = api_token
     app[api.SERVICES] = services
     app[api.ASSISTANT] = Assistant(services)
-    hub = app[live.HUB] = live.EventHub(services.events)
+    hub = app[live.HUB] = live.EventHub(services.events, services.store)
     meters = app[METRICS] = Metrics(services.jobs)
     hub.observers.append(meters.observe)
     app.add_routes(api.routes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from bot import replies
@@ -17,6 +18,7 @@ from bot.conversation import ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, parse
 from bot.jobs import JobRecord, JobType, Origin
+from bot.links import with_links
 from bot.messages import (
     Action,
     ErrorReply,
@@ -31,6 +33,7 @@ from bot.messages import (
 )
 from bot.requests import BeatRequest, beat_request
 from bot.services import Services
+from bot.store import ClipStore
 from engine.errors import EngineInputError
 from engine.master import PRESETS
 from engine.separate import STEM_TYPES
@@ -162,7 +165,9 @@ class Assistant:
         source = await self._target(message)
         # Our own beats were rendered from stems: hand those over, no separation needed.
         files = tuple(
-            f for f in _files(source) if f.kind == "stem" and _stem_name(f) in {*types, "drums"}
+            f
+            for f in _files(source, svc.store)
+            if f.kind == "stem" and _stem_name(f) in {*types, "drums"}
         )
         if not files:
             raise NotFound("That clip has no stems saved. Make a new beat and ask again?")
@@ -215,7 +220,7 @@ class Assistant:
 
     async def _midi(self, message: Message) -> Reply:
         source = await self._target(message)
-        files = tuple(f for f in _files(source) if f.kind == "midi")
+        files = tuple(f for f in _files(source, self.services.store) if f.kind == "midi")
         if not files:
             raise NotFound("That clip has no MIDI file. Only generated beats come with MIDI.")
         return ResultReply(source.job_id, source.generation_id, "Here's the MIDI.", files)
@@ -271,8 +276,9 @@ class Assistant:
         return record
 
 
-def replies_for_event(name: str, data: Mapping[str, Any]) -> Reply | None:
-    """The Reply an adapter shows for a job event (None: nothing to show in chat)."""
+def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> Reply | None:
+    """The Reply an adapter shows for a job event (None: nothing to show in chat); its files'
+    links are signed with `store`, this process's, where the person will click them."""
     job_id = str(data.get("jobId", ""))
     generation_id = str(data.get("generationId", ""))
     if name == "generation:progress":
@@ -280,8 +286,8 @@ def replies_for_event(name: str, data: Mapping[str, Any]) -> Reply | None:
     if name == "generation:failed":
         return FailedReply(job_id, generation_id, str(data.get("error") or APOLOGY))
     if name == "generation:completed":
-        result = data.get("result") or {}
-        files = tuple(_output_files(result))
+        result = with_links(data.get("result") or {}, store)
+        files = tuple(_output_files(result, store))
         actions = actions_for(generation_id) if result.get("kind") == "beat" else ()
         return ResultReply(
             job_id,
@@ -318,19 +324,18 @@ def _describe_state(record: JobRecord) -> str:
     return record.state.value
 
 
-def _files(record: JobRecord) -> list[OutputFile]:
-    return _output_files(record.result or {})
+def _files(record: JobRecord, store: ClipStore) -> list[OutputFile]:
+    return _output_files(with_links(record.result or {}, store), store)
 
 
-def _output_files(result: Mapping[str, Any]) -> list[OutputFile]:
-    from pathlib import Path
-
-    return [
-        OutputFile(
-            title=f["title"], kind=f["kind"], path=Path(f["path"]), url=f["url"], size=f["size"]
-        )
-        for f in result.get("files", [])
-    ]
+def _output_files(result: Mapping[str, Any], store: ClipStore) -> list[OutputFile]:
+    """A signed result's files, found in this process's data dir."""
+    files = []
+    for f in result.get("files", []):
+        ref = str(f["path"])
+        path = store.local(ref) if store.is_ref(ref) else Path(ref)
+        files.append(OutputFile(f["title"], f["kind"], path, f["url"], f["size"]))
+    return files
 
 
 def _stem_name(file: OutputFile) -> str:

@@ -1,5 +1,8 @@
 """What each job type does on the CPU (run in a pool process), and how its output is described.
 
+Descriptions name files by storage reference (relative to the data dir); links are signed
+where they are handed out (`bot.links`).
+
 The `render_beat`/`split_stems`/`mix_tracks`/`master_track` functions run in a child process:
 plain data in, files written into the job's staging folder, a JSON-able summary out. They
 call `progress(stage, fraction)` between stages. The other functions run in the worker and
@@ -221,26 +224,27 @@ _TITLES = {"audio": "Beat", "preview": "Preview (MP3)", "midi": "MIDI", "image":
 def result_record(
     record: JobRecord, summary: Mapping[str, Any], store: ClipStore
 ) -> dict[str, Any]:
-    """The seed's result shape plus every file with a signed URL."""
+    """The seed's result shape plus every file, as storage references: the process that
+    hands the result out adds signed links (`bot.links`), for the address it is reached at."""
     gid = record.generation_id
     folder = store.generation_dir(gid)
     main = folder / summary["main"]
-    files = [_file("audio", _main_title(summary), main, store, gid)]
+    files = [_file("audio", _main_title(summary), main, store)]
     if (folder / PREVIEW).exists() and summary["main"] != PREVIEW:
-        files.append(_file("preview", "Preview (MP3)", folder / PREVIEW, store, gid))
+        files.append(_file("preview", "Preview (MP3)", folder / PREVIEW, store))
     for name in summary.get("stems", []):
         files.append(
-            _file("stem", f"{Path(name).stem.title()} stem", folder / "stems" / name, store, gid)
+            _file("stem", f"{Path(name).stem.title()} stem", folder / "stems" / name, store)
         )
     if (folder / MIDI).exists():
-        files.append(_file("midi", "MIDI", folder / MIDI, store, gid))
+        files.append(_file("midi", "MIDI", folder / MIDI, store))
     if (folder / WAVEFORM).exists():
-        files.append(_file("image", "Waveform", folder / WAVEFORM, store, gid))
+        files.append(_file("image", "Waveform", folder / WAVEFORM, store))
     preview = folder / PREVIEW if (folder / PREVIEW).exists() else main
     result: dict[str, Any] = {
         **summary,
-        "audioUrl": store.sign(store.relative(main)),
-        "previewUrl": store.sign(store.relative(preview)),
+        "audioPath": store.relative(main),
+        "previewPath": store.relative(preview),
         "summary": _summary_text(summary),
         "metadata": {
             "format": summary["format"],
@@ -261,14 +265,8 @@ def _main_title(summary: Mapping[str, Any]) -> str:
     )
 
 
-def _file(kind: str, title: str, path: Path, store: ClipStore, gid: str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "title": title,
-        "path": str(path),
-        "url": store.sign(store.relative(path)),
-        "size": path.stat().st_size,
-    }
+def _file(kind: str, title: str, path: Path, store: ClipStore) -> dict[str, Any]:
+    return {"kind": kind, "title": title, "path": store.relative(path), "size": path.stat().st_size}
 
 
 def _summary_text(summary: Mapping[str, Any]) -> str:
@@ -307,8 +305,8 @@ def daw_clip(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any] | N
         "trackName": name,
         "clipId": f"clip-{record.generation_id}",
         "clip": {
-            "url": result["previewUrl"],
-            "downloadUrl": result["audioUrl"],
+            "path": result["previewPath"],
+            "downloadPath": result["audioPath"],
             "duration": result["duration"],
             "bpm": bpm,
             "key": result.get("key"),
@@ -326,7 +324,7 @@ def history_entry(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any
         "params": record.data,
         "seed": result.get("seed"),
         "summary": result.get("summary"),
-        "audioUrl": result.get("audioUrl"),
+        "audioPath": result.get("audioPath"),
         "duration": result.get("duration"),
         "createdAt": int(record.created_at * 1000),
     }

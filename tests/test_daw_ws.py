@@ -117,7 +117,7 @@ async def test_daw_ws_rejects_bad_since_and_missing_token(api: TestClient) -> No
 async def test_daw_ws_slow_client_is_dropped_while_others_get_everything(
     services: Services,
 ) -> None:
-    hub = EventHub(services.events, block_ms=100)
+    hub = EventHub(services.events, services.store, block_ms=100)
     await hub.start()
     fast, slow = Client("ada"), Client("ada")
     hub.clients |= {fast, slow}

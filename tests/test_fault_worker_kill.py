@@ -127,7 +127,7 @@ async def test_kill_worker_mid_render_another_worker_takes_over_within_seconds(
             Path(name).name for name in stored
         }
         for item in result["files"]:
-            path = services.store.root / item["path"]
+            path = services.store.local(item["path"])
             assert path.stat().st_size == item["size"] > 0
             if path.suffix == ".mp3":
                 assert abs(len(decode(path)) / 44100 - result["duration"]) < 0.2

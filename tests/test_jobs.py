@@ -8,6 +8,8 @@ the events on the stream.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,22 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile
+from yarl import URL
 
-from bot.assistant import Assistant
+from adapters.daw_server import create_app
+from bot.assistant import Assistant, replies_for_event
 from bot.config import Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobState, JobType, Origin
-from bot.messages import ErrorReply, JobAccepted, Message
+from bot.messages import ErrorReply, JobAccepted, Message, ResultReply
 from bot.queue import CANCELLED
 from bot.requests import beat_request
 from bot.services import Services
 from tests import pool_work
 from tests.audio_fixtures import write_tone
 from tests.workers import run_worker
+
+AUTH = {"Authorization": "Bearer links-token"}
 
 
 async def events_of(services: Services) -> list[tuple[str, dict[str, Any]]]:
@@ -56,8 +62,9 @@ async def test_beat_job_end_to_end_with_events_in_order(
     result = record.result
     assert result is not None
     assert result["genre"] == "trap" and result["bpm"] == 140 and result["mood"] == "dark"
-    assert result["audioUrl"].startswith(settings.storage.public_url)
-    main = Path(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
+    assert "audioUrl" not in result  # links are signed where they are handed out
+    main = services.store.local(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
+    assert services.store.local(result["audioPath"]) == main
     assert main.exists() and main.suffix == ".mp3"
     kinds = {f["kind"] for f in result["files"]}
     assert {"audio", "stem", "midi", "image"} <= kinds
@@ -88,9 +95,7 @@ async def test_master_upload_job_lands_on_the_preset(
     await run_worker(settings, redis_handle)
     record = await services.queue.status(record.job_id)
     assert record.state is JobState.COMPLETED, record.error
-    audio, sr = soundfile.read(
-        next(f["path"] for f in record.result["files"] if f["kind"] == "audio")
-    )
+    audio, sr = soundfile.read(services.store.local(record.result["audioPath"]))
     assert abs(pyloudnorm.Meter(sr).integrated_loudness(audio) - (-9.0)) <= 0.5
     assert record.result["before"]["lufs"] < -15
 
@@ -318,3 +323,58 @@ async def test_a_worker_starts_the_next_job_as_soon_as_one_ends_not_at_its_next_
     assert first.finished_at is not None and second.started_at is not None
     assert second.started_at >= first.finished_at  # one render process: one job at a time
     assert second.started_at - first.finished_at < 1.0
+
+
+async def test_links_are_signed_by_the_process_that_hands_them_out(
+    services: Services,
+    settings: Settings,
+    redis_handle: RedisHandle,
+    aiohttp_client: Callable[..., Any],
+) -> None:
+    """A worker with another public URL (its default) stores storage references only; the
+    server signs every link it hands out (WebSocket, REST, history, chat) with its own."""
+    served = "http://daw.example:9911"
+    services.store.public_url = served  # the serve process's storage.public_url
+    worker_settings = settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"public_url": "http://w:1"})}
+    )
+    api = await aiohttp_client(create_app(services, "links-token"))
+    ws = await api.ws_connect("/ws?token=links-token&user=ada")
+    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    said = [r async for r in Assistant(services).handle(Message("house beat 3 s", origin("l")))]
+    await run_worker(worker_settings, redis_handle)
+    record = await services.queue.status(said[0].job_id)
+    assert record.state is JobState.COMPLETED, record.error
+
+    stored = json.dumps(record.result)
+    assert "http" not in stored and services.store.is_ref(record.result["audioPath"])
+    for item in record.result["files"]:
+        assert services.store.local(item["path"]).is_file()
+
+    frames = []
+    while not frames or frames[-1]["event"] != "daw:transport:sync":
+        frames.append(await asyncio.wait_for(ws.receive_json(), timeout=30))
+    await ws.close()
+    completed = next(f["data"] for f in frames if f["event"] == "generation:completed")
+    loaded = next(f["data"] for f in frames if f["event"] == "daw:audio:loaded")
+    status = await (await api.get(f"/api/generate/status/{record.job_id}", headers=AUTH)).json()
+    history = await (await api.get("/api/history", headers={**AUTH, "x-user-id": "ada"})).json()
+    reply = replies_for_event("generation:completed", {**completed, "result": record.result},
+                              services.store)  # fmt: skip
+    assert isinstance(reply, ResultReply)
+    links = [
+        completed["result"]["audioUrl"],
+        completed["result"]["previewUrl"],
+        *(f["url"] for f in completed["result"]["files"]),
+        loaded["clip"]["url"],
+        loaded["clip"]["downloadUrl"],
+        status["status"]["result"]["audioUrl"],
+        *(f["url"] for f in status["status"]["result"]["files"]),
+        history["history"][0]["audioUrl"],
+        (await services.history.list("ada"))[0]["audioUrl"],
+        *(f.url for f in reply.files),
+    ]
+    assert all(link.startswith(f"{served}/files/clips/") for link in links), links
+    assert all(f.path.is_file() for f in reply.files)
+    download = await api.get(str(URL(loaded["clip"]["downloadUrl"]).relative()))
+    assert download.status == 200 and len(await download.read()) > 10_000

@@ -157,7 +157,7 @@ async def _follow(
             last = entry_id
             if (data.get("origin") or {}).get("thread") != origin.thread:
                 continue
-            reply = replies_for_event(name, data)
+            reply = replies_for_event(name, data, services.store)
             if reply is not None:
                 view.show(reply)
             if name in ("generation:completed", "generation:failed"):

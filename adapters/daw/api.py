@@ -7,7 +7,6 @@ Handlers only translate HTTP to the bot's services and back; validation lives in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -18,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.daw.http import HTTPProblem, json_body, ok, user_of
 from adapters.daw.schemas import ChatRequest, actions_json, public_files
-from bot import work
 from bot.assistant import Assistant, queue_beat, queue_job
 from bot.errors import BadAudio, NotFound, UploadTooLarge
 from bot.jobs import JobRecord, JobState, JobType, Origin
+from bot.links import with_links
 from bot.messages import Attachment, Message
 from bot.requests import (
     MasterRequest,
@@ -184,11 +183,7 @@ def public_result(svc: Services, record: JobRecord) -> dict[str, Any] | None:
     """The job's result with freshly signed links and no server paths."""
     if record.result is None:
         return None
-    result = dict(record.result)
-    summary = svc.store.read_summary(record.generation_id)
-    if summary is not None:
-        with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
-            result = work.result_record(record, summary, svc.store)
+    result = with_links(record.result, svc.store)
     result["files"] = public_files(result.get("files", []))
     return result
 

@@ -22,6 +22,8 @@ from adapters.daw.schemas import actions_json, public_files
 from bot.assistant import actions_for
 from bot.errors import InvalidRequest
 from bot.events import EventBus, check_stream_id
+from bot.links import with_links
+from bot.store import ClipStore
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,9 @@ class EventHub:
     """Tails the event stream once for this server: WebSocket clients and observers (the
     metrics) all see what that one read returns."""
 
-    def __init__(self, events: EventBus, block_ms: int = 1000) -> None:
+    def __init__(self, events: EventBus, store: ClipStore, block_ms: int = 1000) -> None:
         self.events = events
+        self.store = store  # signs the links in each frame, for this server's address
         self.block_ms = block_ms
         self.clients: set[Client] = set()
         self.observers: list[Observer] = []
@@ -108,6 +111,7 @@ class EventHub:
                 continue
             for entry_id, name, data in batch:
                 self.position = entry_id
+                data = with_links(data, self.store)
                 for observe in self.observers:
                     try:
                         await observe(name, data)
@@ -172,7 +176,7 @@ async def _replay(
             if stream_order(entry_id) > horizon:
                 return last
             if belongs_to(data, client.user):
-                await ws.send_json(frame(entry_id, name, data))
+                await ws.send_json(frame(entry_id, name, with_links(data, hub.store)))
             last = stream_order(entry_id)
 
 

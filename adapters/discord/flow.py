@@ -319,7 +319,7 @@ class Flow:
     # --- delivery from the event stream ---------------------------------------------------
 
     async def deliver(self, event: Event) -> None:
-        reply = replies_for_event(event.name, event.data)
+        reply = replies_for_event(event.name, event.data, self.services.store)
         place = Place.from_origin(event.origin)
         if reply is None or not place.channel:
             return
