@@ -4,7 +4,7 @@
 
 Workers are real BeatBot arq workers in their own processes (one render process each, so
 one worker = one core of rendering), on one Redis. Jobs are 30 s trap beats that write what a
-chat job writes (MP3, stems, MIDI, waveform).
+chat job writes (the MP3 and its waveform; stems and MIDI are made only when asked for).
 
 - ideal: one job's work called directly (`bot.work.render_beat`) in this process, averaged
   over the jobs the throughput runs queue, best of the same number of rounds; W workers can

@@ -7,13 +7,14 @@ with platform-neutral `Reply` objects. Job progress and results arrive later as 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot import replies
+from bot import replies, work
 from bot.conversation import ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, parse
@@ -162,18 +163,35 @@ class Assistant:
                 record.generation_id,
                 f"Splitting {message.attachments[0].name} into {', '.join(types)}…",
             )
+        return await self._beat_stems(message, intent.params.get("stems") or [])
+
+    async def _beat_stems(self, message: Message, asked: list[str]) -> Reply:
+        """Every stem the beat has (or those asked for), adding up to its mix before
+        mastering: from its folder when someone asked before, else rendered by a job."""
+        svc = self.services
         source = await self._target(message)
-        # Our own beats were rendered from stems: hand those over, no separation needed.
-        files = tuple(
-            f
-            for f in _files(source, svc.store)
-            if f.kind == "stem" and _stem_name(f) in {*types, "drums"}
-        )
-        if not files:
-            raise NotFound("That clip has no stems saved. Make a new beat and ask again?")
-        return ResultReply(
-            source.job_id, source.generation_id, "Here are the stems of that beat.", files
-        )
+        if source.type is JobType.STEMS:  # a track split earlier: hand its stems over again
+            files = tuple(f for f in _files(source, svc.store) if f.kind == "stem")
+            return ResultReply(source.job_id, source.generation_id, "Here are those stems.", files)
+        if source.type is not JobType.BEAT:
+            raise NotFound(
+                "Stems come with the beats I make. To split your own track, send the file "
+                "with “stems”."
+            )
+        folder = svc.store.generation_dir(source.generation_id)
+        kept = work.summing_stems(folder / work.STEMS)
+        if kept:
+            chosen = [name for name in kept if not asked or Path(name).stem in asked]
+            if not chosen:
+                raise UserError(work.missing_stems(asked, kept))
+            files = _hand_out(work.stem_files(svc.store, folder, chosen), svc.store)
+            text = f"The stems of that beat: {', '.join(Path(n).stem for n in chosen)}."
+            return ResultReply(
+                source.job_id, source.generation_id, f"{text} {work.BEAT_STEMS_NOTE}", files
+            )
+        data = {"generation_id": source.generation_id, "beat": source.data, "stem_types": asked}
+        record = await queue_job(svc, JobType.STEMS, data, message.user, message.origin)
+        return JobAccepted(record.job_id, record.generation_id, "Rendering that beat's stems…")
 
     async def _master(self, message: Message, intent: Intent) -> Reply:
         svc = self.services
@@ -219,10 +237,15 @@ class Assistant:
         )
 
     async def _midi(self, message: Message) -> Reply:
+        """A beat's MIDI, composed from its request and seed the first time it is asked for
+        (no audio to render, so at once) and kept in its folder."""
+        store = self.services.store
         source = await self._target(message)
-        files = tuple(f for f in _files(source, self.services.store) if f.kind == "midi")
-        if not files:
+        if source.type is not JobType.BEAT:
             raise NotFound("That clip has no MIDI file. Only generated beats come with MIDI.")
+        folder = store.generation_dir(source.generation_id)
+        path = await asyncio.to_thread(work.beat_midi, source.data, folder)
+        files = _hand_out([work.midi_file(store, path)], store)
         return ResultReply(source.job_id, source.generation_id, "Here's the MIDI.", files)
 
     # --- jobs -------------------------------------------------------------------------
@@ -338,5 +361,6 @@ def _output_files(result: Mapping[str, Any], store: ClipStore) -> list[OutputFil
     return files
 
 
-def _stem_name(file: OutputFile) -> str:
-    return file.path.stem
+def _hand_out(entries: list[dict[str, Any]], store: ClipStore) -> tuple[OutputFile, ...]:
+    """File entries (storage references) as signed output files."""
+    return tuple(_output_files(with_links({"files": entries}, store), store))

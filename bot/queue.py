@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import abort_jobs_ss, job_key_prefix
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 
 from bot import keys
 from bot.errors import NotFound, UserError
@@ -19,6 +19,13 @@ from bot.events import EventBus
 from bot.jobs import JobBook, JobRecord, JobState, JobType, Origin, new_ids
 
 CANCELLED = "Cancelled before it finished."
+
+# KEYS: the queue, the job's arq claim. Take a job off the queue only if no worker has
+# claimed it (a running job stays queued until it ends): 1 if taken off, 0 if it runs.
+_UNQUEUE_WAITING = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
 
 
 class JobQueue:
@@ -68,7 +75,9 @@ class JobQueue:
         if record.finished:
             raise UserError(f"That job already {record.state.value}; there is nothing to cancel.")
         await self.book.update(job_id, cancel_requested=True)
-        removed = await self.arq.zrem(self.queue_name, job_id)
+        removed = await self.arq.eval(
+            _UNQUEUE_WAITING, 2, self.queue_name, in_progress_key_prefix + job_id, job_id
+        )
         if removed:
             # It never started: nobody else will finish it, so we do.
             await self.arq.delete(job_key_prefix + job_id)

@@ -292,7 +292,10 @@ async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
 
 
 async def _complete(services: Services, record: JobRecord, result: dict[str, Any]) -> None:
-    await services.jobs.mark_finished(record.job_id, JobState.COMPLETED, result=result)
+    if not await services.jobs.mark_finished(record.job_id, JobState.COMPLETED, result=result):
+        current = await services.jobs.get(record.job_id)
+        if current is None or current.state is not JobState.COMPLETED:
+            return  # cancelled (or failed) meanwhile: nothing of it goes out
     await _announce(services, record, result)
 
 
@@ -364,8 +367,10 @@ def job_limit(record: JobRecord, job_timeout: int) -> int:
     """Seconds a job may run: sized from the request for a beat (a 30 s beat gets 120 s, not
     the 300 s an upload's separation may need), else job_timeout. A hung render is stopped
     that much sooner; a worker that died is noticed by its heartbeat, whatever the limit."""
-    seconds = record.data.get("duration")
-    if record.type is JobType.BEAT and isinstance(seconds, int | float):
+    # A beat, or a beat's stems rendered again (whose job carries the beat's request).
+    beat = record.data.get("beat") if record.type is JobType.STEMS else record.data
+    seconds = beat.get("duration") if isinstance(beat, dict) else None
+    if isinstance(seconds, int | float):
         return min(job_timeout, round(BEAT_LIMIT_BASE + BEAT_LIMIT_PER_SECOND * seconds))
     return job_timeout
 

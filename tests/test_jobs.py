@@ -28,6 +28,7 @@ from bot.messages import ErrorReply, JobAccepted, Message, ResultReply
 from bot.queue import CANCELLED
 from bot.requests import beat_request
 from bot.services import Services
+from engine.audio_io import decode
 from tests import pool_work
 from tests.audio_fixtures import write_tone
 from tests.workers import run_worker
@@ -66,8 +67,8 @@ async def test_beat_job_end_to_end_with_events_in_order(
     main = services.store.local(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
     assert services.store.local(result["audioPath"]) == main
     assert main.exists() and main.suffix == ".mp3"
-    kinds = {f["kind"] for f in result["files"]}
-    assert {"audio", "stem", "midi", "image"} <= kinds
+    kinds = sorted(f["kind"] for f in result["files"])
+    assert kinds == ["audio", "image"]  # what a chat posts; stems and MIDI come when asked
 
     events = await events_of(services)
     names = [name for name, _ in events]
@@ -229,9 +230,14 @@ async def test_cancel_a_running_job(
             break
         await asyncio.sleep(0.05)
     await services.queue.cancel(record.job_id)
-    await asyncio.wait_for(worker, 30)
+    await asyncio.wait_for(worker, 10)  # the 20 s render is stopped, not waited for
     record = await services.queue.status(record.job_id)
     assert record.state is JobState.FAILED and record.error == CANCELLED
+    names = [
+        n for n, d in await events_of(services) if d.get("generationId") == record.generation_id
+    ]
+    assert names == ["generation:started", *names[1:-1], "generation:failed"]
+    assert "generation:completed" not in names and "daw:audio:loaded" not in names
 
 
 async def test_queue_stats_count_states(
@@ -378,3 +384,90 @@ async def test_links_are_signed_by_the_process_that_hands_them_out(
     assert all(f.path.is_file() for f in reply.files)
     download = await api.get(str(URL(loaded["clip"]["downloadUrl"]).relative()))
     assert download.status == 200 and len(await download.read()) > 10_000
+
+
+async def test_a_chat_beat_keeps_what_it_posts_and_renders_stems_and_midi_when_asked(
+    services: Services, settings: Settings, redis_handle: RedisHandle, tmp_path: Path
+) -> None:
+    from engine.compose import BeatSpec
+    from engine.pipeline import (
+        compose_stage,
+        make_beat,
+        master_ceiling,
+        master_stage,
+        mix_stage,
+        render_stage,
+    )
+
+    assistant = Assistant(services)
+    thread = origin("lean")
+
+    async def say(text: str) -> Any:
+        replies = [r async for r in assistant.handle(Message(text, thread))]
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    accepted = await say("make a dark trap beat at 140")  # the chat default: 30 s, MP3
+    assert isinstance(accepted, JobAccepted), accepted
+    await run_worker(settings, redis_handle)
+    beat = await services.queue.status(accepted.job_id)
+    assert beat.state is JobState.COMPLETED, beat.error
+    folder = services.store.generation_dir(beat.generation_id)
+    on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert on_disk <= 8 * 2**20, f"{on_disk / 2**20:.1f} MB for one chat beat"
+    assert not (folder / "stems").exists() and not (folder / "beat.mid").exists()
+
+    # Stems, asked later: a job renders them from the request and seed.
+    since = await services.events.last_id()
+    queued = await say("stems")
+    assert isinstance(queued, JobAccepted), queued
+    await run_worker(settings, redis_handle)
+    job = await services.queue.status(queued.job_id)
+    assert job.state is JobState.COMPLETED, job.error
+    completed = [
+        d
+        for _, n, d in await services.events.read_since(since)
+        if n == "generation:completed" and d["jobId"] == job.job_id
+    ]
+    reply = replies_for_event("generation:completed", completed[0], services.store)
+    assert isinstance(reply, ResultReply) and {f.kind for f in reply.files} == {"stem"}
+    names = sorted(f.path.stem for f in reply.files)
+    assert {"drums", "bass", "chords"} <= set(names) and "kick" not in names, names
+
+    # Every stem the beat has: together they are its mix before mastering...
+    request = beat.data
+    spec = BeatSpec(request["genre"], request["bpm"], request["key"], request["mood"],
+                    request["duration"])  # fmt: skip
+    arrangement = compose_stage(spec, request["seed"])
+    sr = 44100  # the job's rate when a request names none
+    premaster = mix_stage(render_stage(arrangement, sr), sr, request["mix_profile"], bpm=140)
+    total = sum(soundfile.read(f.path, dtype="float32", always_2d=True)[0] for f in reply.files)
+    assert total.shape == premaster.mix.shape
+    assert np.max(np.abs(total - premaster.mix)) < 1e-4  # 24-bit WAVs
+    # ...and mastered as the job did, they are the clip that was posted.
+    posted_path = services.store.local(beat.result["audioPath"])
+    ceiling = master_ceiling(-1.0, posted_path)  # the job's default ceiling
+    mastered = master_stage(total, sr, request["target_lufs"], ceiling, request["mix_profile"])
+    posted = decode(posted_path)
+    frames = min(len(posted), len(mastered.audio))
+    residual = posted[:frames] - mastered.audio[:frames]
+    snr = 10 * np.log10(np.mean(mastered.audio[:frames] ** 2) / np.mean(residual**2))
+    assert snr > 20, f"the stems mastered differ from the posted clip ({snr:.1f} dB SNR)"
+
+    # Asked again: straight from the beat's folder, no job, the same files untouched.
+    stamps = {f.path: f.path.stat().st_mtime_ns for f in reply.files}
+    again = await say("stems")
+    assert isinstance(again, ResultReply), again
+    assert {f.path: f.path.stat().st_mtime_ns for f in again.files} == stamps
+    assert all(f.url.startswith(settings.storage.public_url) for f in again.files)
+    only = await say("stems drums")
+    assert isinstance(only, ResultReply) and [f.path.stem for f in only.files] == ["drums"]
+
+    # MIDI on demand: the file `beatbot make --midi` writes for that request and seed.
+    midi = await say("midi")
+    assert isinstance(midi, ResultReply) and [f.kind for f in midi.files] == ["midi"]
+    made = make_beat(spec, request["seed"], out_path=tmp_path / "b.wav",
+                     midi_path=tmp_path / "b.mid")  # fmt: skip
+    assert midi.files[0].path.read_bytes() == Path(made.midi_path).read_bytes()
+    stamp = midi.files[0].path.stat().st_mtime_ns
+    assert (await say("midi")).files[0].path.stat().st_mtime_ns == stamp  # kept
