@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from arq.constants import in_progress_key_prefix
@@ -28,6 +29,11 @@ from bot.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
+# A stop that arrives while a worker is starting waits this long for the start-up to end:
+# cancelled halfway, the Redis pools and render processes it was opening would stay open
+# (and keep an embedded Redis running after the process ends).
+STARTUP_WAIT = 30.0
+
 
 class RenderWorker(Worker):
     """An arq Worker that takes a job off the queue only when a render process is free for it,
@@ -41,6 +47,8 @@ class RenderWorker(Worker):
 
     Its claim on a job (arq's in-progress key) holds `worker_id`, so when its heartbeat
     stops (`bot.liveness`) another worker's reaper knows which jobs to put back.
+
+    A stop (a signal, or `close`) during start-up waits for the start-up to end first.
     """
 
     def __init__(self, *args: Any, render_slots: int, worker_id: str, **kwargs: Any) -> None:
@@ -50,6 +58,18 @@ class RenderWorker(Worker):
         # A poll and a wake-up must not both fill the one free slot.
         self._starting = asyncio.Lock()
         self._wake_ups: set[asyncio.Task[None]] = set()
+        self._started = asyncio.Event()
+        self._stops: set[asyncio.Task[None]] = set()
+        product_startup = self.on_startup
+
+        async def startup(ctx: dict[str, Any]) -> None:
+            try:
+                if product_startup is not None:
+                    await product_startup(ctx)
+            finally:
+                self._started.set()
+
+        self.on_startup = startup
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         # arq hands over every queued id it read (running ones included, they stay queued
@@ -115,12 +135,43 @@ class RenderWorker(Worker):
 
     def handle_sig(self, signum: signal.Signals) -> None:
         self.allow_pick_jobs = False  # the jobs it cancels must not wake up new ones
-        super().handle_sig(signum)
+        self._once_started(lambda: Worker.handle_sig(self, signum))
+
+    def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
+        self.allow_pick_jobs = False
+        self._once_started(lambda: Worker.handle_sig_wait_for_completion(self, signum))
+
+    def _once_started(self, stop: Callable[[], None]) -> None:
+        main = self.main_task
+        if self._started.is_set() or main is None or main.done():
+            stop()
+            return
+
+        async def after_start_up() -> None:
+            await self._until_started()
+            stop()
+
+        task = asyncio.get_running_loop().create_task(after_start_up())
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+
+    async def _until_started(self) -> None:
+        main = self.main_task
+        if self._started.is_set() or main is None or main.done():
+            return
+        started = asyncio.ensure_future(self._started.wait())
+        try:
+            await asyncio.wait(
+                {started, main}, timeout=STARTUP_WAIT, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            started.cancel()
 
     async def close(self) -> None:
         self.allow_pick_jobs = False  # no wake-up may start a job while the worker closes
         for task in list(self._wake_ups):
             task.cancel()
+        await self._until_started()
         await super().close()
 
 
