@@ -17,7 +17,8 @@ chat job writes (the MP3 and its waveform; stems and MIDI are made only when ask
   render process (max_jobs 1) are both measured: a worker that takes more jobs than it has
   render processes holds them while another worker idles.
 - latency: chat messages through `Assistant.handle`, one at a time on idle workers, from the
-  call to reading the job's `generation:completed` from the stream.
+  call to reading the job's `generation:completed` from the stream; the disk each chat beat
+  takes; "stems" on a chat beat until its stems job is done, and asked again (from disk).
 - recovery: two idle workers; a 60 s beat is queued and the worker that takes it (its arq
   claim names it) is killed with SIGKILL mid-render. From the kill until the job runs again
   on the other worker (its record active on try 2); worst of the rounds.
@@ -41,6 +42,7 @@ from benchmarks.fleet import Fleet, fleet, wait_finished  # noqa: E402
 EFFICIENCY_TARGET = 0.8
 SECTION = "queue"
 LATENCY_TARGETS = (1.0, 1.5)  # message -> clip p50, p95 (seconds)
+DISK_TARGET_MB = 8.0  # per chat beat, until its stems are asked for
 RECOVERY_TARGET = 30.0  # seconds from kill -9 until the job runs again (goal: 10)
 
 
@@ -98,26 +100,51 @@ async def _throughput(fleet_: Fleet, jobs: int) -> float:
     return max(when for _, when, _ in finished.values()) - start
 
 
-async def _latency(fleet_: Fleet, messages: int) -> list[float]:
+async def _ask(fleet_: Fleet, text: str, thread: str) -> tuple[Any, float]:
+    """One chat message through the assistant: its reply, and the seconds until the job it
+    queued finished (or until the reply, when it queued none)."""
     from bot.assistant import Assistant
     from bot.jobs import Origin
     from bot.messages import JobAccepted, Message
 
-    assistant = Assistant(fleet_.services)
-    latencies = []
+    since = await fleet_.services.events.last_id()
+    origin = Origin(platform="discord", channel="bench", thread=thread, user=thread)
+    start = time.perf_counter()
+    message = Message(text, origin)
+    replies = [reply async for reply in Assistant(fleet_.services).handle(message)]
+    if len(replies) != 1:
+        raise RuntimeError(f"expected one reply to {text!r}: {replies}")
+    if not isinstance(replies[0], JobAccepted):
+        return replies[0], time.perf_counter() - start
+    job_id = replies[0].job_id
+    done = await wait_finished(fleet_.services, [job_id], since, timeout=120)
+    if done[job_id][0] != "generation:completed":
+        raise RuntimeError(f"{text!r} failed: {done[job_id][2]}")
+    return replies[0], done[job_id][1] - start
+
+
+async def _latency(fleet_: Fleet, messages: int) -> tuple[list[float], list[float]]:
+    """(message -> clip seconds, MB on disk) per chat beat, one message at a time."""
+    latencies, sizes = [], []
     fleet_.clear_clips()
     for i in range(messages):
-        since = await fleet_.services.events.last_id()
-        origin = Origin(platform="discord", channel="bench", thread=f"t{i}", user=f"u{i}")
-        start = time.perf_counter()
-        message = Message(f"make a dark trap beat at 140 seed {i}", origin)
-        replies = [reply async for reply in assistant.handle(message)]
-        accepted = [r for r in replies if isinstance(r, JobAccepted)]
-        if not accepted:
-            raise RuntimeError(f"the assistant did not queue a job: {replies}")
-        done = await wait_finished(fleet_.services, [accepted[0].job_id], since, timeout=120)
-        latencies.append(done[accepted[0].job_id][1] - start)
-    return latencies
+        accepted, seconds = await _ask(fleet_, f"make a dark trap beat at 140 seed {i}", f"t{i}")
+        latencies.append(seconds)
+        folder = fleet_.data_dir / "clips" / accepted.generation_id
+        sizes.append(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20)
+    return latencies, sizes
+
+
+async def _stems_on_demand(fleet_: Fleet) -> tuple[float, float, int]:
+    """(seconds for "stems" on a chat beat, seconds when asked again, how many stems)."""
+    from bot.messages import ResultReply
+
+    await _ask(fleet_, "make a dark trap beat at 140 seed 77", "stems")
+    _queued, first = await _ask(fleet_, "stems", "stems")
+    again, cached = await _ask(fleet_, "stems", "stems")
+    if not isinstance(again, ResultReply):
+        raise RuntimeError(f"stems asked again should come from the cache: {again}")
+    return first, cached, len(again.files)
 
 
 async def _recovery(fleet_: Fleet) -> tuple[float, float]:
@@ -209,7 +236,7 @@ async def _measure(quick: bool) -> list[Measure]:
                 )
             )
             if (workers, max_jobs) == CONFIGS[1]:
-                latencies = await _latency(crew, 4 if quick else 12)
+                latencies, sizes = await _latency(crew, 4 if quick else 12)
                 rows.append(
                     Measure(
                         "latency",
@@ -231,6 +258,29 @@ async def _measure(quick: bool) -> list[Measure]:
                         LATENCY_TARGETS[1],
                         at_least=False,
                         note="Assistant.handle -> generation:completed read from the stream",
+                    )
+                )
+                rows.append(
+                    Measure(
+                        "latency",
+                        "disk per chat beat",
+                        max(sizes),
+                        "MB",
+                        DISK_TARGET_MB,
+                        at_least=False,
+                        note="largest of the chat beats above (30 s MP3 + waveform); stems and "
+                        "MIDI only when asked for",
+                    )
+                )
+                first, cached, count = await _stems_on_demand(crew)
+                rows.append(
+                    Measure(
+                        "latency",
+                        '"stems" on a chat beat -> stems',
+                        first,
+                        "s",
+                        note=f"{count} stems rendered from the seed (30 s beat); asked again: "
+                        f"{cached * 1000:.0f} ms, from the beat's folder",
                     )
                 )
                 recoveries = [await _recovery(crew) for _ in range(1 if quick else 3)]
