@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psutil
 import soundfile
 from arq.constants import in_progress_key_prefix
@@ -30,6 +29,7 @@ from bot.messages import JobAccepted, Message
 from bot.services import Services
 from engine.audio_io import decode
 from tests.fault_procs import WorkerProcess, wait_for, worker_env
+from tests.test_daw_ws import frames_until
 
 BEAT_SECONDS = 12
 RECOVERY_LIMIT = 30.0  # seconds from the kill until the job runs again (goal: 10)
@@ -103,7 +103,7 @@ async def test_kill_worker_mid_render_another_worker_takes_over_within_seconds(
         assert record.tries == 2
 
         # The WebSocket said it was being retried, then delivered the result once.
-        frames = await _frames_until(ws, "daw:transport:sync")
+        frames = await frames_until(ws, "daw:transport:sync")
         names = [f["event"] for f in frames]
         stages = [f["data"]["stage"] for f in frames if f["event"] == "generation:progress"]
         assert LOST_STAGE in stages, stages
@@ -174,15 +174,6 @@ async def _wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
-
-
-async def _frames_until(ws: aiohttp.ClientWebSocketResponse, last: str) -> list[dict[str, Any]]:
-    frames = []
-    while True:
-        frame = await asyncio.wait_for(ws.receive_json(), timeout=30)
-        frames.append(frame)
-        if frame["event"] == last:
-            return frames
 
 
 def _alive(pid: int) -> bool:

@@ -31,6 +31,7 @@ from bot.services import Services
 from engine.audio_io import decode
 from tests import pool_work
 from tests.audio_fixtures import write_tone
+from tests.test_daw_ws import frames_until
 from tests.workers import run_worker
 
 AUTH = {"Authorization": "Bearer links-token"}
@@ -357,9 +358,7 @@ async def test_links_are_signed_by_the_process_that_hands_them_out(
     for item in record.result["files"]:
         assert services.store.local(item["path"]).is_file()
 
-    frames = []
-    while not frames or frames[-1]["event"] != "daw:transport:sync":
-        frames.append(await asyncio.wait_for(ws.receive_json(), timeout=30))
+    frames = await frames_until(ws, "daw:transport:sync")
     await ws.close()
     completed = next(f["data"] for f in frames if f["event"] == "generation:completed")
     loaded = next(f["data"] for f in frames if f["event"] == "daw:audio:loaded")
