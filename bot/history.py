@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio
 
 from bot import keys
+
+Entry = dict[str, Any]
 
 # KEYS[1] order list, KEYS[2] entries hash; ARGV: generation id, JSON entry, size.
 _ADD = """
@@ -33,12 +35,23 @@ return 1
 
 
 class History:
-    """Per-user generation history (params, seed, links, summary), newest first."""
+    """Per-user generation history (params, seed, summary, file references), newest first.
 
-    def __init__(self, redis: redis.asyncio.Redis, prefix: str, size: int = 50) -> None:
+    Entries keep storage references; `hand_out` (e.g. `bot.links.with_links` with this
+    process's store) adds fresh signed links to each entry `list` and `get` return."""
+
+    def __init__(
+        self,
+        redis: redis.asyncio.Redis,
+        prefix: str,
+        size: int = 50,
+        *,
+        hand_out: Callable[[Entry], Entry] | None = None,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.size = size
+        self.hand_out = hand_out or (lambda entry: entry)
         self._add = redis.register_script(_ADD)
 
     async def add(self, user: str, entry: Mapping[str, Any]) -> bool:
@@ -64,11 +77,11 @@ class History:
         if not ids:
             return []
         raw = await self.redis.hmget(keys.history_entries(self.prefix, user), ids)
-        return [json.loads(value) for value in raw if value is not None]
+        return [self.hand_out(json.loads(value)) for value in raw if value is not None]
 
     async def get(self, user: str, generation_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(keys.history_entries(self.prefix, user), generation_id)
-        return json.loads(raw) if raw is not None else None
+        return self.hand_out(json.loads(raw)) if raw is not None else None
 
     async def clear(self, user: str) -> None:
         await self.redis.delete(

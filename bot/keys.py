@@ -29,6 +29,12 @@ def active_jobs(prefix: str) -> str:
     return f"{prefix}:jobs:active"
 
 
+def worker_alive(prefix: str, worker_id: str) -> str:
+    """String with a short TTL: a worker refreshes it every second while it lives; its jobs'
+    arq in-progress keys hold its id, so a reaper knows whose jobs were lost."""
+    return f"{prefix}:worker:{worker_id}"
+
+
 def counter(prefix: str, name: str) -> str:
     """Integer: how many jobs ended in this state (completed, failed)."""
     return f"{prefix}:jobs:{name}"

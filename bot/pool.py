@@ -94,6 +94,7 @@ class RenderPool:
         self.warm_up = warm_up
         self._executor: ProcessPoolExecutor | None = None
         self._manager: Any = None
+        self._pending: set[asyncio.Future[Any]] = set()  # work handed to a child, not done
 
     def start(self) -> None:
         if self._executor is None:
@@ -123,6 +124,8 @@ class RenderPool:
         except BrokenProcessPool:
             self._restart()
             raise
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
         try:
             while True:
                 done, _ = await asyncio.wait({future}, timeout=0.05)
@@ -155,7 +158,15 @@ class RenderPool:
         self._executor = None
 
     def close(self) -> None:
+        """Stop the render processes. Work still running has been given up by its job (a
+        cancel, or a worker shutting down that re-queues it): end those children at once
+        rather than wait for a render nobody will collect (a long separation could take
+        minutes, keeping `serve` from exiting)."""
         if self._executor is not None:
+            if any(not future.done() for future in self._pending):
+                # No public way to stop a busy child before Python 3.14's terminate_workers.
+                for process in list(getattr(self._executor, "_processes", {}).values()):
+                    process.terminate()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
         if self._manager is not None:

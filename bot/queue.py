@@ -12,7 +12,6 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
-from redis.exceptions import WatchError
 
 from bot import keys
 from bot.errors import NotFound, UserError
@@ -20,6 +19,15 @@ from bot.events import EventBus
 from bot.jobs import JobBook, JobRecord, JobState, JobType, Origin, new_ids
 
 CANCELLED = "Cancelled before it finished."
+
+# KEYS: the queue, the job's arq claim. Take a job off the queue only if no worker has
+# claimed it (a running job stays queued until it ends): 1 if taken off, 0 if it runs.
+_UNQUEUE_WAITING = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('DEL', KEYS[3]) end
+return removed
+"""
 
 
 class JobQueue:
@@ -79,20 +87,9 @@ class JobQueue:
     async def _unqueue(self, job_id: str) -> bool:
         """Take a job that no worker has started off the queue; False if one runs it. arq
         keeps a running job in the queue until it ends, so being queued isn't enough: a
-        worker marks the job in progress first (and this stays atomic with that mark)."""
-        in_progress = in_progress_key_prefix + job_id
-        async with self.arq.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(in_progress)
-                if await pipe.exists(in_progress):
-                    return False
-                pipe.multi()
-                pipe.zrem(self.queue_name, job_id)
-                pipe.delete(job_key_prefix + job_id)
-                removed, _ = await pipe.execute()
-            except WatchError:  # a worker took it just now
-                return False
-        return bool(removed)
+        worker marks the job in progress first, and this check is one atomic step with it."""
+        keys_ = (self.queue_name, in_progress_key_prefix + job_id, job_key_prefix + job_id)
+        return bool(await self.arq.eval(_UNQUEUE_WAITING, 3, *keys_, job_id))
 
     async def finish_cancelled(self, record: JobRecord) -> None:
         if await self.book.mark_finished(record.job_id, JobState.FAILED, error=CANCELLED):

@@ -13,6 +13,7 @@ from bot.events import EventBus
 from bot.history import History
 from bot.jobs import JobBook
 from bot.limits import Limits
+from bot.links import with_links
 from bot.pool import RenderPool
 from bot.queue import JobQueue
 from bot.store import ClipStore
@@ -48,17 +49,23 @@ class Services:
         client: ArqRedis = await create_pool(handle.arq_settings())
         events = EventBus(client, prefix, maxlen=settings.queue.stream_maxlen)
         jobs = JobBook(client, prefix, ttl=round(settings.storage.retention_days * 86400))
+        store = ClipStore.from_settings(settings, secrets)
         return cls(
             settings=settings,
             secrets=secrets,
             handle=handle,
             redis=client,
             events=events,
-            store=ClipStore.from_settings(settings, secrets),
+            store=store,
             jobs=jobs,
             queue=JobQueue(client, jobs, events, prefix),
             limits=Limits(client, prefix, settings.limits),
-            history=History(client, prefix, settings.limits.history_size),
+            history=History(
+                client,
+                prefix,
+                settings.limits.history_size,
+                hand_out=lambda entry: with_links(entry, store),
+            ),
             conversation=Conversation(client, prefix, settings.limits.conversation_ttl),
             pool=RenderPool(render_processes or default_render_processes(settings)),
         )

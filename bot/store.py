@@ -8,6 +8,8 @@
 
 A link is `<public_url>/files/<relative path>?exp=<unix time>&sig=<HMAC-SHA256>`; `verify`
 refuses expired or altered links and any path that would leave the clips or uploads folders.
+Results and events keep the relative path (a storage reference); whoever hands one out signs
+it (`bot.links`), so links point at the process the receiver talks to.
 """
 
 from __future__ import annotations
@@ -268,6 +270,16 @@ class ClipStore:
             return resolved.relative_to(self.root).as_posix()
         except ValueError:
             raise ValueError(f"{path} is not inside the data dir {self.root}") from None
+
+    def is_ref(self, value: str) -> bool:
+        """Whether `value` is a storage reference (a servable path relative to the data dir)."""
+        return _servable(value.strip("/"))
+
+    def local(self, ref: str) -> Path:
+        """The file a storage reference names in this process's data dir."""
+        if not self.is_ref(ref):
+            raise ValueError(f"{ref!r} is not a storage reference")
+        return self.root / ref.strip("/")
 
     def sign(self, relative_path: str, ttl: int | None = None) -> str:
         """A link to a file under clips/ or uploads/, valid for `ttl` seconds."""

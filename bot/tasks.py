@@ -71,6 +71,14 @@ _STORAGE_ERRNOS = {
     errno.EPERM,
     errno.ENOTDIR,
 }
+LOST_TOO_OFTEN = (
+    "The worker making this stopped {tries} times before it finished, so I stopped trying. "
+    "Please ask again in a minute; if it keeps happening, tell the admin (out of memory?)."
+)
+# A beat's time limit: this many seconds, plus this many per second of audio (a render runs
+# at ~20x realtime on one core, so this is ample on a busy machine), capped by job_timeout.
+BEAT_LIMIT_BASE = 60
+BEAT_LIMIT_PER_SECOND = 2
 STORAGE_FAILURE = (
     "I couldn't save the audio: the server's storage is full or not writable ({detail}). "
     "Nothing was kept; please try again once the admin has freed space or fixed the data dir."
@@ -124,6 +132,12 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> dict[str, Any] | None:
         return record.result
     tries = int(ctx.get("job_try", 1))
     max_tries = services.settings.queue.max_tries
+    if tries > max_tries:
+        # Only lost tries get here (a failing try stops retrying at max_tries): its worker
+        # died every time, maybe killed for the memory this job takes.
+        log.error("job %s lost its worker on each of %d tries; giving up", job_id, max_tries)
+        await _fail(services, record, LOST_TOO_OFTEN.format(tries=max_tries))
+        return None
     fields = {
         "job_id": job_id,
         "generation_id": record.generation_id,
@@ -168,12 +182,12 @@ async def _run_try(
         {**_ids(record), "type": record.type.value, "origin": record.origin.model_dump()},
         dedupe_key=f"{record.generation_id}:started",
     )
+    limit = job_limit(record, services.settings.queue.job_timeout)
     try:
-        result = await _produce_in_time(services, record)
+        result = await _produce_in_time(services, record, limit)
     except _OutOfTime:
-        limit = services.settings.queue.job_timeout
         message = (
-            f"This took longer than my {limit} s limit per job, so I stopped it. "
+            f"This took longer than my {limit} s limit for it, so I stopped it. "
             "Try a shorter clip, or ask again when I'm less busy."
         )
         jlog.warning("job %s timed out after %.1f s", job_id, time.monotonic() - started)
@@ -217,11 +231,11 @@ class _OutOfTime(Exception):
     """The job used up its time budget (not a TimeoutError raised by the work itself)."""
 
 
-async def _produce_in_time(services: Services, record: JobRecord) -> dict[str, Any]:
-    """`_produce`, stopped a little before arq's job_timeout. arq cancels a job at its timeout
-    and never retries it, which would leave the record "active" and the person waiting
-    forever; stopping first lets the job fail with a sentence instead."""
-    budget = asyncio.timeout(_time_budget(services))
+async def _produce_in_time(services: Services, record: JobRecord, limit: int) -> dict[str, Any]:
+    """`_produce`, stopped a little before `limit` (at most arq's job_timeout). arq cancels a
+    job at its timeout and never retries it, which would leave the record "active" and the
+    person waiting forever; stopping first lets the job fail with a sentence instead."""
+    budget = asyncio.timeout(_time_budget(limit))
     try:
         async with budget:
             return await _produce(services, record)
@@ -278,7 +292,10 @@ async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
 
 
 async def _complete(services: Services, record: JobRecord, result: dict[str, Any]) -> None:
-    await services.jobs.mark_finished(record.job_id, JobState.COMPLETED, result=result)
+    if not await services.jobs.mark_finished(record.job_id, JobState.COMPLETED, result=result):
+        current = await services.jobs.get(record.job_id)
+        if current is None or current.state is not JobState.COMPLETED:
+            return  # cancelled (or failed) meanwhile: nothing of it goes out
     await _announce(services, record, result)
 
 
@@ -312,6 +329,23 @@ async def _announce(services: Services, record: JobRecord, result: dict[str, Any
         )
 
 
+async def announce_retry(services: Services, job_id: str) -> None:
+    """A reaper put this job back on the queue (its worker died): say so where people look,
+    in a progress event with the record's stage, until another worker takes it up."""
+    record = await services.jobs.get(job_id)
+    if record is None or record.finished:
+        return
+    await services.events.publish(
+        "generation:progress",
+        {
+            **_ids(record),
+            "percent": record.progress,
+            "stage": record.stage,
+            "origin": record.origin.model_dump(),
+        },
+    )
+
+
 async def _fail(services: Services, record: JobRecord, message: str) -> None:
     if not await services.jobs.mark_finished(record.job_id, JobState.FAILED, error=message):
         return
@@ -329,9 +363,20 @@ async def _fail(services: Services, record: JobRecord, message: str) -> None:
     )
 
 
-def _time_budget(services: Services) -> float:
-    """Seconds a job's work may take: arq's job_timeout less time to record the outcome."""
-    limit = float(services.settings.queue.job_timeout)
+def job_limit(record: JobRecord, job_timeout: int) -> int:
+    """Seconds a job may run: sized from the request for a beat (a 30 s beat gets 120 s, not
+    the 300 s an upload's separation may need), else job_timeout. A hung render is stopped
+    that much sooner; a worker that died is noticed by its heartbeat, whatever the limit."""
+    # A beat, or a beat's stems rendered again (whose job carries the beat's request).
+    beat = record.data.get("beat") if record.type is JobType.STEMS else record.data
+    seconds = beat.get("duration") if isinstance(beat, dict) else None
+    if isinstance(seconds, int | float):
+        return min(job_timeout, round(BEAT_LIMIT_BASE + BEAT_LIMIT_PER_SECOND * seconds))
+    return job_timeout
+
+
+def _time_budget(limit: float) -> float:
+    """Seconds a job's work may take: its limit less time to record the outcome."""
     return max(1.0, limit - min(5.0, limit * 0.2))
 
 

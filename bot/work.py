@@ -1,13 +1,22 @@
 """What each job type does on the CPU (run in a pool process), and how its output is described.
 
+Descriptions name files by storage reference (relative to the data dir); links are signed
+where they are handed out (`bot.links`).
+
 The `render_beat`/`split_stems`/`mix_tracks`/`master_track` functions run in a child process:
 plain data in, files written into the job's staging folder, a JSON-able summary out. They
 call `progress(stage, fraction)` between stages. The other functions run in the worker and
 turn a summary into the result record, the DAW clip and the history entry.
+
+A beat job writes what a chat posts: the clip (and an MP3 preview of a WAV/FLAC) and its
+waveform. Its stems and MIDI are made on demand from its request and seed, and kept in the
+beat's folder (`stems/`, `beat.mid`) for the next person who asks.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,12 +30,24 @@ Progress = Callable[[str, float], None]
 PREVIEW = "preview.mp3"
 WAVEFORM = "waveform.png"
 MIDI = "beat.mid"
+STEMS = "stems"  # a beat's stems, rendered on demand, in its folder
+BEAT_STEMS_NOTE = (
+    "These are the beat's own parts, rendered again from its seed: together they are its "
+    "mix before mastering."
+)
+BEAT_GONE = "I can't find that beat's audio any more. Make a new one?"
 
 # --- inputs ----------------------------------------------------------------------------
 
 
 def resolve_inputs(type: JobType, data: Mapping[str, Any], store: ClipStore) -> dict[str, Any]:
     """File paths the work needs, checked now so a missing upload fails with a sentence."""
+    if type is JobType.STEMS and data.get("generation_id"):
+        summary = store.read_summary(data["generation_id"])
+        if summary is None:
+            raise NotFound(BEAT_GONE)
+        folder = store.generation_dir(data["generation_id"])
+        return {"cache": str(folder / STEMS), "main": summary["main"]}
     if type is JobType.STEMS:
         return {"path": str(store.path_for(data["audio_file_id"]))}
     if type is JobType.MIX:
@@ -36,7 +57,7 @@ def resolve_inputs(type: JobType, data: Mapping[str, Any], store: ClipStore) -> 
             return {"path": str(store.path_for(data["track_id"]))}
         summary = store.read_summary(data["generation_id"])
         if summary is None:
-            raise NotFound("I can't find that beat's audio any more. Make a new one?")
+            raise NotFound(BEAT_GONE)
         folder = store.generation_dir(data["generation_id"])
         return {"path": str(folder / summary["main"])}
     return {}
@@ -45,10 +66,23 @@ def resolve_inputs(type: JobType, data: Mapping[str, Any], store: ClipStore) -> 
 # --- child-process work ------------------------------------------------------------------
 
 
+def _spec(beat: Mapping[str, Any]) -> Any:
+    """The engine's BeatSpec of a beat request (a beat job's data)."""
+    from engine.compose import BeatSpec
+
+    return BeatSpec(
+        genre=beat["genre"],
+        bpm=float(beat["bpm"]),
+        key=beat["key"],
+        mood=beat["mood"],
+        duration=float(beat["duration"]),
+    )
+
+
 def render_beat(
     data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
 ) -> dict[str, Any]:
-    from engine.compose import BeatSpec
+    """What a chat posts: the clip and its waveform (stems and MIDI wait until asked for)."""
     from engine.pipeline import make_beat
 
     out = Path(folder)
@@ -57,13 +91,7 @@ def render_beat(
         from engine.ffmpeg import require_ffmpeg
 
         require_ffmpeg()  # say how to install ffmpeg now, not after a whole render
-    spec = BeatSpec(
-        genre=data["genre"],
-        bpm=float(data["bpm"]),
-        key=data["key"],
-        mood=data["mood"],
-        duration=float(data["duration"]),
-    )
+    spec = _spec(data)
     result = make_beat(
         spec,
         int(data["seed"]),
@@ -72,8 +100,6 @@ def render_beat(
         lufs=float(data["target_lufs"]),
         ceiling=float(data.get("ceiling", -1.0)),
         out_path=out / f"beat.{fmt}",
-        stems_dir=out / "stems",
-        midi_path=out / MIDI,
         waveform_path=out / WAVEFORM,
         on_progress=progress,
     )
@@ -91,13 +117,98 @@ def render_beat(
         "duration": round(result.duration, 3),
         "lufs": round(result.loudness.lufs, 2),
         "truePeak": round(result.loudness.true_peak, 2),
-        "stems": sorted(p.name for p in (out / "stems").glob("*") if p.is_file()),
     }
+
+
+def beat_stems(
+    data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
+) -> dict[str, Any]:
+    """A beat's stems, rendered from its request and seed into its folder's `stems/` unless
+    they are there already; the summary names the files that add up to its mix."""
+    from engine.errors import EngineInputError
+    from engine.pipeline import render_stems
+
+    beat = data["beat"]
+    cache = Path(inputs["cache"])
+    if not cache.is_dir():
+        fresh = Path(folder) / STEMS
+        render_stems(
+            _spec(beat),
+            int(beat["seed"]),
+            fresh,
+            sr=int(beat.get("sample_rate") or 44100),
+            profile=beat.get("mix_profile") or "balanced",
+            on_progress=progress,
+        )
+        try:
+            os.rename(fresh, cache)  # the whole folder at once: never half a set of stems
+        except OSError:
+            if not cache.is_dir():
+                raise  # else another job put the same stems there first
+    names = summing_stems(cache)
+    wanted = set(data.get("stem_types") or ())
+    chosen = [name for name in names if not wanted or Path(name).stem in wanted]
+    if not chosen:
+        raise EngineInputError(missing_stems(sorted(wanted), names))
+    return {
+        "kind": "stems",
+        "source": data["generation_id"],
+        "main": inputs["main"],
+        "format": "wav",
+        "duration": _wav_seconds(cache / chosen[0]),
+        "stems": chosen,
+        "method": "rendered",
+        "note": BEAT_STEMS_NOTE,
+    }
+
+
+def missing_stems(asked: list[str], names: list[str]) -> str:
+    parts = ", ".join(Path(name).stem for name in names)
+    return f"That beat has no {' or '.join(asked)} stem; its stems are {parts}."
+
+
+def summing_stems(folder: Path) -> list[str]:
+    """The stem files in a beat's `stems/` folder that add up to its mix: "drums" stands for
+    its parts (a folder from before on-demand stems holds kick, snare... as well)."""
+    from engine.pipeline import DRUM_PARTS
+
+    names = sorted(p.name for p in folder.glob("*.wav")) if folder.is_dir() else []
+    if "drums.wav" in names:
+        names = [name for name in names if Path(name).stem not in DRUM_PARTS]
+    return names
+
+
+def beat_midi(beat: Mapping[str, Any], folder: Path) -> Path:
+    """A beat's MIDI file in its folder, composed from its request and seed the first time
+    someone asks (quick: no audio is rendered), and kept for the next time."""
+    from engine.pipeline import render_midi
+
+    target = folder / MIDI
+    if not target.exists():
+        if not folder.is_dir():
+            raise NotFound(BEAT_GONE)
+        part = folder / f".{MIDI}.{uuid.uuid4().hex[:8]}"
+        try:
+            render_midi(_spec(beat), int(beat["seed"]), part)
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+    return target
+
+
+def _wav_seconds(path: Path) -> float:
+    import soundfile
+
+    info = soundfile.info(str(path))
+    return round(info.frames / info.samplerate, 3)
 
 
 def split_stems(
     data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
 ) -> dict[str, Any]:
+    """Stems of an upload, separated with DSP; a beat of ours has its own (`beat_stems`)."""
+    if data.get("generation_id"):
+        return beat_stems(data, inputs, folder, progress=progress)
     from engine.audio_io import decode, write_audio
     from engine.loudness import measure
     from engine.separate import separate
@@ -221,26 +332,27 @@ _TITLES = {"audio": "Beat", "preview": "Preview (MP3)", "midi": "MIDI", "image":
 def result_record(
     record: JobRecord, summary: Mapping[str, Any], store: ClipStore
 ) -> dict[str, Any]:
-    """The seed's result shape plus every file with a signed URL."""
-    gid = record.generation_id
-    folder = store.generation_dir(gid)
+    """The seed's result shape plus every file, as storage references: the process that
+    hands the result out adds signed links (`bot.links`), for the address it is reached at.
+    A summary with a `source` describes files kept in that generation's folder (a beat's
+    stems rendered on demand): its files are those, its audio links the beat's."""
+    folder = store.generation_dir(summary.get("source") or record.generation_id)
     main = folder / summary["main"]
-    files = [_file("audio", _main_title(summary), main, store, gid)]
-    if (folder / PREVIEW).exists() and summary["main"] != PREVIEW:
-        files.append(_file("preview", "Preview (MP3)", folder / PREVIEW, store, gid))
-    for name in summary.get("stems", []):
-        files.append(
-            _file("stem", f"{Path(name).stem.title()} stem", folder / "stems" / name, store, gid)
-        )
-    if (folder / MIDI).exists():
-        files.append(_file("midi", "MIDI", folder / MIDI, store, gid))
-    if (folder / WAVEFORM).exists():
-        files.append(_file("image", "Waveform", folder / WAVEFORM, store, gid))
+    files = []
+    if not summary.get("source"):  # (the beat itself was posted with the beat)
+        files.append(_file("audio", _main_title(summary), main, store))
+        if (folder / PREVIEW).exists() and summary["main"] != PREVIEW:
+            files.append(_file("preview", "Preview (MP3)", folder / PREVIEW, store))
+    files.extend(stem_files(store, folder, summary.get("stems", [])))
+    if summary["kind"] == "beat":
+        for name, kind, title in ((MIDI, "midi", "MIDI"), (WAVEFORM, "image", "Waveform")):
+            if (folder / name).exists():
+                files.append(_file(kind, title, folder / name, store))
     preview = folder / PREVIEW if (folder / PREVIEW).exists() else main
     result: dict[str, Any] = {
         **summary,
-        "audioUrl": store.sign(store.relative(main)),
-        "previewUrl": store.sign(store.relative(preview)),
+        "audioPath": store.relative(main),
+        "previewPath": store.relative(preview),
         "summary": _summary_text(summary),
         "metadata": {  # of the file at audioUrl (a stems job's is its MP3 preview)
             "format": _format_of(summary["main"]),
@@ -267,14 +379,20 @@ def _main_title(summary: Mapping[str, Any]) -> str:
     )
 
 
-def _file(kind: str, title: str, path: Path, store: ClipStore, gid: str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "title": title,
-        "path": str(path),
-        "url": store.sign(store.relative(path)),
-        "size": path.stat().st_size,
-    }
+def stem_files(store: ClipStore, folder: Path, names: list[str]) -> list[dict[str, Any]]:
+    """File entries (storage references) for stems in a generation folder's `stems/`."""
+    return [
+        _file("stem", f"{Path(name).stem.title()} stem", folder / STEMS / name, store)
+        for name in names
+    ]
+
+
+def midi_file(store: ClipStore, path: Path) -> dict[str, Any]:
+    return _file("midi", "MIDI", path, store)
+
+
+def _file(kind: str, title: str, path: Path, store: ClipStore) -> dict[str, Any]:
+    return {"kind": kind, "title": title, "path": store.relative(path), "size": path.stat().st_size}
 
 
 def _summary_text(summary: Mapping[str, Any]) -> str:
@@ -313,8 +431,8 @@ def daw_clip(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any] | N
         "trackName": name,
         "clipId": f"clip-{record.generation_id}",
         "clip": {
-            "url": result["previewUrl"],
-            "downloadUrl": result["audioUrl"],
+            "path": result["previewPath"],
+            "downloadPath": result["audioPath"],
             "duration": result["duration"],
             "bpm": bpm,
             "key": result.get("key"),
@@ -332,7 +450,7 @@ def history_entry(record: JobRecord, result: Mapping[str, Any]) -> dict[str, Any
         "params": record.data,
         "seed": result.get("seed"),
         "summary": result.get("summary"),
-        "audioUrl": result.get("audioUrl"),
+        "audioPath": result.get("audioPath"),
         "duration": result.get("duration"),
         "createdAt": int(record.created_at * 1000),
     }

@@ -1,7 +1,8 @@
 """A worker's own Prometheus metrics: what it ran, how each job ended, how long it took.
 
 The serve process's /metrics counts jobs from the event stream; these add what only the
-worker sees (retries, time waiting in the queue, jobs running right now). `beatbot worker
+worker sees (retries, time waiting in the queue, jobs running right now, jobs it took over
+from dead workers). `beatbot worker
 --metrics-port N` serves them.
 """
 
@@ -35,6 +36,11 @@ class WorkerMetrics:
             "Seconds a job waited in the queue before its first try started.",
             ["type"],
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.taken_over = Counter(
+            "beatbot_worker_jobs_taken_over",
+            "Jobs of dead workers (heartbeat gone) this worker put back on the queue.",
             registry=self.registry,
         )
         self.running = Gauge(

@@ -34,6 +34,11 @@ from engine.loudness import as_frames, sample_peak, true_peak
 
 WRITE_FORMATS = ("wav", "flac", "mp3")
 MP3_BITRATE = "320k"
+# LAME's speed/quality switch (0 slowest .. 9 fastest). At 320 kbit/s the bits are ample: 7
+# ("fast") codes 30 s in 0.34 s instead of 0.63 s (LAME's default, 3), a third of a chat
+# beat's work, with the same or a higher SNR (32-35 dB over four genres, measured) and true
+# peaks as before; the saving is what a chat waits for.
+MP3_SPEED = "7"
 MIN_SECONDS = 0.1  # shorter than this is a damaged file, not music
 SILENCE_PEAK = 10.0 ** (-90.0 / 20.0)  # all samples under -90 dBFS: nothing to hear
 DECODE_TIMEOUT = 180  # seconds for one ffmpeg decode
@@ -318,7 +323,8 @@ def _encode_mp3(tmp: Path, x: np.ndarray, sr: int, ffmpeg: str) -> None:
     cmd = [
         ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y",
         "-f", "f32le", "-ar", str(sr), "-ac", str(x.shape[1]), "-i", "-",
-        "-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-f", "mp3", str(tmp),
+        "-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-compression_level", MP3_SPEED,
+        "-f", "mp3", str(tmp),
     ]  # fmt: skip
     try:
         out = subprocess.run(cmd, input=pcm.tobytes(), capture_output=True, timeout=300)

@@ -1,7 +1,10 @@
 """The whole beat, stage by stage: compose -> render -> mix -> master -> export.
 
 The queue runs the stage functions one at a time in a process pool (so it can publish
-progress between them); `make_beat` runs them all for `beatbot make` and the worker.
+progress between them); `make_beat` runs them all for `beatbot make` and the worker. A chat
+job writes only what it posts (the master and its waveform); `render_stems` and
+`render_midi` make the rest on demand from the same request and seed, through the same
+stages, so they belong to the master that was posted.
 
 Levels: the mixed stems are scaled together so the pre-master mix peaks at
 PREMASTER_PEAK_DBFS. That keeps exported stems clear of clipping and keeps the property
@@ -141,13 +144,20 @@ def export_stage(
     return written
 
 
-def write_stems(mix: MixResult, sr: int, folder: Path, *, bit_depth: int = 24) -> dict[str, Path]:
-    """Each non-silent processed stem, plus "drums" (kick+snare+hats+perc), as WAV files."""
+def write_stems(
+    mix: MixResult, sr: int, folder: Path, *, bit_depth: int = 24, drum_parts: bool = True
+) -> dict[str, Path]:
+    """Each non-silent processed stem, plus "drums" (kick+snare+hats+perc), as WAV files.
+    Without `drum_parts`, the drums only as that one stem: then the files add up to the
+    pre-master mix exactly once."""
     folder.mkdir(parents=True, exist_ok=True)
     stems = dict(mix.stems)
     drums = [stems[name] for name in DRUM_PARTS if name in stems]
     if drums:
         stems["drums"] = _sum(drums, drums[0].shape)
+        if not drum_parts:
+            for name in DRUM_PARTS:
+                stems.pop(name, None)
     paths = {}
     for name, audio in stems.items():
         if not np.any(audio):
@@ -203,6 +213,41 @@ def loop_path_for(out_path: Path, bars: int) -> Path:
     return out_path.with_name(f"{out_path.stem}-loop{bars}{out_path.suffix}")
 
 
+# --- on demand ---------------------------------------------------------------------------
+
+
+def render_stems(
+    spec: BeatSpec,
+    seed: int,
+    folder: str | Path,
+    *,
+    sr: int = 44100,
+    profile: str = "balanced",
+    bit_depth: int = 24,
+    on_progress: Progress | None = None,
+) -> dict[str, Path]:
+    """A beat's stems, made again from its request and seed by the stages that made its
+    master: the drums as one stem and every other part as is, adding up to its pre-master
+    mix. Returns name -> WAV path."""
+    _progress(on_progress, "Composing")
+    arrangement = compose_stage(spec, seed)
+    stems = render_stage(arrangement, sr, on_progress=on_progress)
+    _progress(on_progress, "Mixing")
+    mixed = mix_stage(stems, sr, profile, bpm=arrangement.bpm)
+    _progress(on_progress, "Encoding")
+    return write_stems(mixed, sr, Path(folder), bit_depth=bit_depth, drum_parts=False)
+
+
+def render_midi(spec: BeatSpec, seed: int, path: str | Path) -> Path:
+    """A beat's MIDI, composed again from its request and seed (no audio is rendered)."""
+    return write_midi(compose_stage(spec, seed), path)
+
+
+def _progress(on_progress: Progress | None, stage: str) -> None:
+    if on_progress is not None:
+        on_progress(stage, STAGE_START[stage])
+
+
 # --- everything --------------------------------------------------------------------------
 
 
@@ -223,11 +268,11 @@ def make_beat(
     bit_depth: int = 24,
     on_progress: Progress | None = None,
 ) -> BeatResult:
-    """Compose, render, mix, master and write one beat; returns what it made."""
+    """Compose, render, mix, master and write one beat; returns what it made. Stems, MIDI,
+    a loop and the waveform are written only when their paths are given."""
 
     def progress(stage: str) -> None:
-        if on_progress is not None:
-            on_progress(stage, STAGE_START[stage])
+        _progress(on_progress, stage)
 
     out = Path(out_path)
     if not out.parent.exists():

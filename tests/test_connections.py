@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.connections import connect, redact_url, start_embedded
+from bot.connections import connect, redact_url, start_embedded, stop_embedded
 from tests.net import free_port
 
 
@@ -66,24 +66,31 @@ async def test_url_mode_uses_that_server(tcp_redis: str, tmp_path: Path) -> None
 
 async def test_embedded_mode_keeps_socket_and_data_under_data_dir(tmp_path: Path) -> None:
     handle = connect(None, tmp_path / "data")
-    assert handle.embedded
-    socket_path = Path(handle.url.removeprefix("unix://"))
-    assert socket_path.parent == (tmp_path / "data" / "redis").resolve()
-    client = handle.client()
-    await client.rpush("beatbot-probe", "a", "b")
-    assert await client.lrange("beatbot-probe", 0, -1) == [b"a", b"b"]
-    config = await client.config_get("appendonly")
-    assert config["appendonly"] == "yes"  # queued jobs survive a restart
-    await client.aclose()
-    assert handle.arq_settings().unix_socket_path == str(socket_path)
+    try:
+        assert handle.embedded
+        socket_path = Path(handle.url.removeprefix("unix://"))
+        assert socket_path.parent == (tmp_path / "data" / "redis").resolve()
+        client = handle.client()
+        await client.rpush("beatbot-probe", "a", "b")
+        assert await client.lrange("beatbot-probe", 0, -1) == [b"a", b"b"]
+        config = await client.config_get("appendonly")
+        assert config["appendonly"] == "yes"  # queued jobs survive a restart
+        await client.aclose()
+        assert handle.arq_settings().unix_socket_path == str(socket_path)
+    finally:
+        stop_embedded(handle)
+    assert not _serving(socket_path)
 
 
 def test_second_start_on_same_data_dir_shares_the_server(tmp_path: Path) -> None:
     first = start_embedded(tmp_path)
-    second = start_embedded(tmp_path)
-    assert first.url == second.url
-    first.sync_client().set("shared", "yes")
-    assert second.sync_client().get("shared") == b"yes"
+    try:
+        second = start_embedded(tmp_path)
+        assert first.url == second.url
+        first.sync_client().set("shared", "yes")
+        assert second.sync_client().get("shared") == b"yes"
+    finally:
+        stop_embedded(first)
 
 
 def test_joins_a_server_started_by_another_process(tmp_path: Path) -> None:
@@ -113,8 +120,18 @@ def test_joins_a_server_started_by_another_process(tmp_path: Path) -> None:
 def test_long_data_dir_falls_back_to_a_short_socket(tmp_path: Path) -> None:
     deep = tmp_path / ("x" * 60) / ("y" * 60)
     handle = start_embedded(deep)
-    assert len(handle.url) < 120
-    assert handle.sync_client().ping()
+    try:
+        assert len(handle.url) < 120
+        assert handle.sync_client().ping()
+    finally:
+        stop_embedded(handle)
+
+
+def _serving(socket_path: Path) -> bool:
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def test_redact_url_hides_passwords() -> None:

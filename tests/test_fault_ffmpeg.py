@@ -112,15 +112,15 @@ async def test_fault_ffmpeg_missing_queued_wav_completes_mp3_fails_friendly(
     wav = await services.queue.status(wav.job_id)
     assert wav.state is JobState.COMPLETED, wav.error
     assert wav.result is not None and wav.result["main"] == "beat.wav"
-    assert {f["kind"] for f in wav.result["files"]} >= {"audio", "stem", "midi"}
+    assert {f["kind"] for f in wav.result["files"]} == {"audio", "image"}
     assert "preview" not in {f["kind"] for f in wav.result["files"]}  # no MP3 without ffmpeg
-    assert "/beat.wav" in wav.result["previewUrl"]  # the WAV doubles as the preview
+    assert wav.result["previewPath"].endswith("/beat.wav")  # the WAV doubles as the preview
 
     mp3 = await services.queue.status(mp3.job_id)
     assert mp3.state is JobState.FAILED and mp3.tries == 1  # no retries: it can't get better
     assert mp3.error == ffmpeg.INSTALL_HINT
     failed = [d for n, d in await job_events(services, mp3.job_id) if n == "generation:failed"]
     assert len(failed) == 1
-    reply = replies_for_event("generation:failed", failed[0])
+    reply = replies_for_event("generation:failed", failed[0], services.store)
     assert isinstance(reply, FailedReply) and "apt-get install ffmpeg" in reply.text
     assert services.store.files(mp3.generation_id) == []

@@ -74,7 +74,7 @@ async def test_fault_unwritable_data_dir_fails_clearly_and_serves_nothing(
     events = await job_events(services, record.job_id)
     failed = [data for name, data in events if name == "generation:failed"]
     assert len(failed) == 1 and not [n for n, _ in events if n == "generation:completed"]
-    reply = replies_for_event("generation:failed", failed[0])
+    reply = replies_for_event("generation:failed", failed[0], services.store)
     assert isinstance(reply, FailedReply) and reply.text == record.error
 
     # Put the data dir back and look: nothing of this generation is listed, kept or served.
@@ -136,7 +136,7 @@ async def test_fault_engine_raises_three_tries_with_backoff_then_friendly_failur
     assert names.count("generation:started") == 1 and names.count("generation:failed") == 1
     assert "generation:completed" not in names
     failed = next(data for name, data in events if name == "generation:failed")
-    reply = replies_for_event("generation:failed", failed)
+    reply = replies_for_event("generation:failed", failed, services.store)
     assert isinstance(reply, FailedReply)
     assert reply.text.startswith("I couldn't finish this after 3 tries")
     assert "try again" in reply.text and "FloatingPointError" not in reply.text

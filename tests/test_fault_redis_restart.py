@@ -17,7 +17,7 @@ from pathlib import Path
 from bot import connections
 from bot.assistant import Assistant
 from bot.config import Secrets, Settings
-from bot.connections import RedisHandle, start_embedded
+from bot.connections import RedisHandle, start_embedded, stop_embedded
 from bot.jobs import JobRecord, JobState, Origin
 from bot.messages import JobAccepted, Message
 from bot.services import Services
@@ -139,9 +139,7 @@ async def test_restart_embedded_redis_keeps_queued_jobs(settings: Settings) -> N
         finally:
             await services.close()
     finally:
-        server = connections._EMBEDDED.pop((data_dir / "redis").resolve(), None)
-        if server is not None:
-            server._cleanup()  # type: ignore[attr-defined]  # shut it down now, not at exit
+        stop_embedded(restarted)  # now, not at exit
 
 
 def _pid_alive(pid: int) -> bool:

@@ -8,6 +8,8 @@ the events on the stream.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,25 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile
+from yarl import URL
 
-from bot.assistant import Assistant
+from adapters.daw_server import create_app
+from bot.assistant import Assistant, replies_for_event
 from bot.config import Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobState, JobType, Origin
-from bot.messages import ErrorReply, JobAccepted, Message
+from bot.messages import ErrorReply, JobAccepted, Message, ResultReply
 from bot.queue import CANCELLED
 from bot.requests import beat_request
 from bot.services import Services
+from engine.audio_io import decode
 from tests import pool_work
 from tests.audio_fixtures import write_tone
+from tests.daw_schemas import fetch_documents
+from tests.test_daw_ws import frames_until
 from tests.workers import run_worker
+
+AUTH = {"Authorization": "Bearer links-token"}
 
 
 async def events_of(services: Services) -> list[tuple[str, dict[str, Any]]]:
@@ -56,11 +65,12 @@ async def test_beat_job_end_to_end_with_events_in_order(
     result = record.result
     assert result is not None
     assert result["genre"] == "trap" and result["bpm"] == 140 and result["mood"] == "dark"
-    assert result["audioUrl"].startswith(settings.storage.public_url)
-    main = Path(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
+    assert "audioUrl" not in result  # links are signed where they are handed out
+    main = services.store.local(next(f["path"] for f in result["files"] if f["kind"] == "audio"))
+    assert services.store.local(result["audioPath"]) == main
     assert main.exists() and main.suffix == ".mp3"
-    kinds = {f["kind"] for f in result["files"]}
-    assert {"audio", "stem", "midi", "image"} <= kinds
+    kinds = sorted(f["kind"] for f in result["files"])
+    assert kinds == ["audio", "image"]  # what a chat posts; stems and MIDI come when asked
 
     events = await events_of(services)
     names = [name for name, _ in events]
@@ -88,9 +98,7 @@ async def test_master_upload_job_lands_on_the_preset(
     await run_worker(settings, redis_handle)
     record = await services.queue.status(record.job_id)
     assert record.state is JobState.COMPLETED, record.error
-    audio, sr = soundfile.read(
-        next(f["path"] for f in record.result["files"] if f["kind"] == "audio")
-    )
+    audio, sr = soundfile.read(services.store.local(record.result["audioPath"]))
     assert abs(pyloudnorm.Meter(sr).integrated_loudness(audio) - (-9.0)) <= 0.5
     assert record.result["before"]["lufs"] < -15
 
@@ -224,9 +232,14 @@ async def test_cancel_a_running_job(
             break
         await asyncio.sleep(0.05)
     await services.queue.cancel(record.job_id)
-    await asyncio.wait_for(worker, 30)
+    await asyncio.wait_for(worker, 10)  # the 20 s render is stopped, not waited for
     record = await services.queue.status(record.job_id)
     assert record.state is JobState.FAILED and record.error == CANCELLED
+    names = [
+        n for n, d in await events_of(services) if d.get("generationId") == record.generation_id
+    ]
+    assert names == ["generation:started", *names[1:-1], "generation:failed"]
+    assert "generation:completed" not in names and "daw:audio:loaded" not in names
 
 
 async def test_queue_stats_count_states(
@@ -318,3 +331,145 @@ async def test_a_worker_starts_the_next_job_as_soon_as_one_ends_not_at_its_next_
     assert first.finished_at is not None and second.started_at is not None
     assert second.started_at >= first.finished_at  # one render process: one job at a time
     assert second.started_at - first.finished_at < 1.0
+
+
+async def test_links_are_signed_by_the_process_that_hands_them_out(
+    services: Services,
+    settings: Settings,
+    redis_handle: RedisHandle,
+    aiohttp_client: Callable[..., Any],
+) -> None:
+    """A worker with another public URL (its default) stores storage references only; the
+    server signs every link it hands out (WebSocket, REST, history, chat) with its own."""
+    served = "http://daw.example:9911"
+    services.store.public_url = served  # the serve process's storage.public_url
+    worker_settings = settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"public_url": "http://w:1"})}
+    )
+    api = await aiohttp_client(create_app(services, "links-token"))
+    documents = await fetch_documents(api, "links-token")
+    ws = await api.ws_connect("/ws?token=links-token&user=ada")
+    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    said = [r async for r in Assistant(services).handle(Message("house beat 3 s", origin("l")))]
+    await run_worker(worker_settings, redis_handle)
+    record = await services.queue.status(said[0].job_id)
+    assert record.state is JobState.COMPLETED, record.error
+
+    stored = json.dumps(record.result)
+    assert "http" not in stored and services.store.is_ref(record.result["audioPath"])
+    for item in record.result["files"]:
+        assert services.store.local(item["path"]).is_file()
+
+    frames = await frames_until(ws, "daw:transport:sync", documents)
+    await ws.close()
+    completed = next(f["data"] for f in frames if f["event"] == "generation:completed")
+    loaded = next(f["data"] for f in frames if f["event"] == "daw:audio:loaded")
+    mine = {**AUTH, "x-user-id": "ada"}  # status is the asker's own
+    status = await (await api.get(f"/api/generate/status/{record.job_id}", headers=mine)).json()
+    history = await (await api.get("/api/history", headers={**AUTH, "x-user-id": "ada"})).json()
+    reply = replies_for_event("generation:completed", {**completed, "result": record.result},
+                              services.store)  # fmt: skip
+    assert isinstance(reply, ResultReply)
+    links = [
+        completed["result"]["audioUrl"],
+        completed["result"]["previewUrl"],
+        *(f["url"] for f in completed["result"]["files"]),
+        loaded["clip"]["url"],
+        loaded["clip"]["downloadUrl"],
+        status["status"]["result"]["audioUrl"],
+        *(f["url"] for f in status["status"]["result"]["files"]),
+        history["history"][0]["audioUrl"],
+        (await services.history.list("ada"))[0]["audioUrl"],
+        *(f.url for f in reply.files),
+    ]
+    assert all(link.startswith(f"{served}/files/clips/") for link in links), links
+    assert all(f.path.is_file() for f in reply.files)
+    download = await api.get(str(URL(loaded["clip"]["downloadUrl"]).relative()))
+    assert download.status == 200 and len(await download.read()) > 10_000
+
+
+async def test_a_chat_beat_keeps_what_it_posts_and_renders_stems_and_midi_when_asked(
+    services: Services, settings: Settings, redis_handle: RedisHandle, tmp_path: Path
+) -> None:
+    from engine.compose import BeatSpec
+    from engine.pipeline import (
+        compose_stage,
+        make_beat,
+        master_ceiling,
+        master_stage,
+        mix_stage,
+        render_stage,
+    )
+
+    assistant = Assistant(services)
+    thread = origin("lean")
+
+    async def say(text: str) -> Any:
+        replies = [r async for r in assistant.handle(Message(text, thread))]
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    accepted = await say("make a dark trap beat at 140")  # the chat default: 30 s, MP3
+    assert isinstance(accepted, JobAccepted), accepted
+    await run_worker(settings, redis_handle)
+    beat = await services.queue.status(accepted.job_id)
+    assert beat.state is JobState.COMPLETED, beat.error
+    folder = services.store.generation_dir(beat.generation_id)
+    on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert on_disk <= 8 * 2**20, f"{on_disk / 2**20:.1f} MB for one chat beat"
+    assert not (folder / "stems").exists() and not (folder / "beat.mid").exists()
+
+    # Stems, asked later: a job renders them from the request and seed.
+    since = await services.events.last_id()
+    queued = await say("stems")
+    assert isinstance(queued, JobAccepted), queued
+    await run_worker(settings, redis_handle)
+    job = await services.queue.status(queued.job_id)
+    assert job.state is JobState.COMPLETED, job.error
+    completed = [
+        d
+        for _, n, d in await services.events.read_since(since)
+        if n == "generation:completed" and d["jobId"] == job.job_id
+    ]
+    reply = replies_for_event("generation:completed", completed[0], services.store)
+    assert isinstance(reply, ResultReply) and {f.kind for f in reply.files} == {"stem"}
+    names = sorted(f.path.stem for f in reply.files)
+    assert {"drums", "bass", "chords"} <= set(names) and "kick" not in names, names
+
+    # Every stem the beat has: together they are its mix before mastering...
+    request = beat.data
+    spec = BeatSpec(request["genre"], request["bpm"], request["key"], request["mood"],
+                    request["duration"])  # fmt: skip
+    arrangement = compose_stage(spec, request["seed"])
+    sr = 44100  # the job's rate when a request names none
+    premaster = mix_stage(render_stage(arrangement, sr), sr, request["mix_profile"], bpm=140)
+    total = sum(soundfile.read(f.path, dtype="float32", always_2d=True)[0] for f in reply.files)
+    assert total.shape == premaster.mix.shape
+    assert np.max(np.abs(total - premaster.mix)) < 1e-4  # 24-bit WAVs
+    # ...and mastered as the job did, they are the clip that was posted.
+    posted_path = services.store.local(beat.result["audioPath"])
+    ceiling = master_ceiling(-1.0, posted_path)  # the job's default ceiling
+    mastered = master_stage(total, sr, request["target_lufs"], ceiling, request["mix_profile"])
+    posted = decode(posted_path)
+    frames = min(len(posted), len(mastered.audio))
+    residual = posted[:frames] - mastered.audio[:frames]
+    snr = 10 * np.log10(np.mean(mastered.audio[:frames] ** 2) / np.mean(residual**2))
+    assert snr > 20, f"the stems mastered differ from the posted clip ({snr:.1f} dB SNR)"
+
+    # Asked again: straight from the beat's folder, no job, the same files untouched.
+    stamps = {f.path: f.path.stat().st_mtime_ns for f in reply.files}
+    again = await say("stems")
+    assert isinstance(again, ResultReply), again
+    assert {f.path: f.path.stat().st_mtime_ns for f in again.files} == stamps
+    assert all(f.url.startswith(settings.storage.public_url) for f in again.files)
+    only = await say("stems drums")
+    assert isinstance(only, ResultReply) and [f.path.stem for f in only.files] == ["drums"]
+
+    # MIDI on demand: the file `beatbot make --midi` writes for that request and seed.
+    midi = await say("midi")
+    assert isinstance(midi, ResultReply) and [f.kind for f in midi.files] == ["midi"]
+    made = make_beat(spec, request["seed"], out_path=tmp_path / "b.wav",
+                     midi_path=tmp_path / "b.mid")  # fmt: skip
+    assert midi.files[0].path.read_bytes() == Path(made.midi_path).read_bytes()
+    stamp = midi.files[0].path.stat().st_mtime_ns
+    assert (await say("midi")).files[0].path.stat().st_mtime_ns == stamp  # kept

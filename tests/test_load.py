@@ -287,7 +287,8 @@ async def test_fifty_people_in_one_channel_under_load(
         record = await services.jobs.get(job_id)
         assert record is not None and record.state is JobState.COMPLETED
         assert record.result is not None
-        assert all(Path(f["path"]).is_file() for f in record.result["files"]), record.result
+        files = record.result["files"]
+        assert all(services.store.local(f["path"]).is_file() for f in files), record.result
 
     assert chat_p95 <= ACK_P95_MS, (
         f"chat acknowledgement p95 {chat_p95:.0f} ms > {ACK_P95_MS:.0f} ms while workers render"

@@ -60,3 +60,25 @@ async def test_a_child_hands_a_jobs_freed_heap_back_when_the_job_ends(pool: Rend
     base = await pool.run(pool_work.resident_mib)
     assert await pool.run(pool_work.swell, 320) > base + 256  # freed, still resident in-job
     assert await pool.run(pool_work.resident_mib) < base + 128  # given back after the job
+
+
+async def test_closing_ends_a_child_still_rendering_work_given_up() -> None:
+    """A cancelled job (or a worker shutting down) leaves its render running in the child;
+    closing the pool ends it at once instead of waiting for the render to finish."""
+    import time
+
+    import psutil
+
+    pool = RenderPool(workers=1, warm_up=())
+    job = asyncio.create_task(pool.run(pool_work.staged, 200))  # 10 s of work
+    await asyncio.sleep(1.0)
+    # The render child and the progress manager (multiprocessing's resource tracker stays).
+    children = [c for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())]
+    assert len(children) == 2
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 3
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

@@ -267,7 +267,7 @@ class ChatSession:
                 last = entry_id
                 if (data.get("origin") or {}).get("thread") != self.origin.thread:
                     continue
-                reply = replies_for_event(name, data)
+                reply = replies_for_event(name, data, self.services.store)
                 if reply is not None:
                     self.view.show(reply)
                 if name in ("generation:completed", "generation:failed"):

@@ -27,6 +27,9 @@ from bot.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
+# On SIGTERM/SIGINT `serve` lets running jobs finish for this long, then re-queues the rest:
+# it exits within this time whatever it is doing.
+DRAIN_SECONDS = 30.0
 LOG_FORMATS = ("text", "json")
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Short names in text lines so `grep job=3f9a2c1b` finds every line of one job.
@@ -173,7 +176,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_services(settings, with_worker=with_worker, drain=30.0) as services:
+    async with running_services(settings, with_worker=with_worker, drain=DRAIN_SECONDS) as services:
         token, generated = api_token_for(services)
         app = create_app(services, token)
         chat_tasks = _start_chat_adapters(services, app, stop)

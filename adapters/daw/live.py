@@ -68,7 +68,7 @@ class EventHub:
     metrics) all see what that one read returns."""
 
     def __init__(self, services: Services, block_ms: int = 1000) -> None:
-        self.services = services
+        self.services = services  # its store signs each frame's links, for this address
         self.events = services.events
         self.block_ms = block_ms
         self.clients: set[Client] = set()

@@ -24,6 +24,7 @@ from bot.errors import NotFound
 from bot.events import utc_timestamp
 from bot.filenames import download_name
 from bot.jobs import JobRecord, JobType
+from bot.links import REFS, with_links
 from bot.requests import public_name
 from bot.services import Services
 from bot.store import ClipStore
@@ -60,11 +61,18 @@ def public_files(
     public = []
     for file in files:
         item = {k: v for k, v in file.items() if k != "path"}
-        inner = _inside(file.get("path"), folder)
+        inner = _inside(_local(store, file.get("path")), folder)
         if inner is not None:
             item["name"] = download_name(result, inner, gid)
         public.append(item)
     return public
+
+
+def _local(store: ClipStore, path: Any) -> Any:
+    """A storage reference as this server's file (older records hold absolute paths)."""
+    if isinstance(path, str) and store.is_ref(path):
+        return store.local(path)
+    return path
 
 
 def _inside(path: Any, folder: Path | None) -> str | None:
@@ -77,8 +85,10 @@ def _inside(path: Any, folder: Path | None) -> str | None:
 
 
 def wire_result(store: ClipStore, result: Mapping[str, Any], gid: str) -> dict[str, Any]:
-    """A finished job's result as clients get it, on REST and on the WebSocket alike."""
-    public = dict(result)
+    """A finished job's result as clients get it, on REST and on the WebSocket alike: links
+    signed here, by the server that hands them out."""
+    result = with_links(dict(result), store)
+    public = {k: v for k, v in result.items() if k not in REFS}
     public["files"] = public_files(result.get("files", []), result, store, gid)
     if result.get("main") and gid:
         public["downloadName"] = download_name(result, str(result["main"]), gid)
@@ -137,7 +147,8 @@ def job_status(svc: Services, record: JobRecord) -> dict[str, Any]:
 def history_json(store: ClipStore, entry: Mapping[str, Any]) -> dict[str, Any]:
     """One history entry with a fresh link (history keeps the link signed when the job
     finished) and its time in ISO form; `expired` when its files are gone."""
-    public = {**entry, "params": camel_keys(entry.get("params") or {})}
+    public = {k: v for k, v in entry.items() if k not in REFS}
+    public["params"] = camel_keys(entry.get("params") or {})
     created = entry.get("createdAt")
     if isinstance(created, int | float):  # stored as ms since the epoch
         public["createdAt"] = iso_utc(created / 1000)
@@ -163,8 +174,9 @@ def history_json(store: ClipStore, entry: Mapping[str, Any]) -> dict[str, Any]:
 async def event_frame(svc: Services, entry_id: str, name: str, data: Mapping[str, Any]) -> Frame:
     """The WebSocket frame of one stream event: no origin (chat ids) or server paths; a
     finished beat carries the same buttons a chat shows, a master the link to its original."""
-    public = {k: v for k, v in data.items() if k != "origin"}
-    result = public.get("result")
+    signed = with_links({k: v for k, v in data.items() if k != "origin"}, svc.store)
+    public = {k: v for k, v in signed.items() if k not in REFS}
+    result = data.get("result")
     gid = str(data.get("generationId", ""))
     if isinstance(result, dict):
         public["result"] = wire_result(svc.store, result, gid)

@@ -326,7 +326,7 @@ class Flow:
     # --- delivery from the event stream ---------------------------------------------------
 
     async def deliver(self, event: Event) -> None:
-        reply = replies_for_event(event.name, event.data)
+        reply = replies_for_event(event.name, event.data, self.services.store)
         place = Place.from_origin(event.origin)
         message_id = str(event.origin.get("message_id") or "")
         if reply is None or not place.channel:

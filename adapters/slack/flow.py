@@ -261,7 +261,7 @@ class Flow:
     async def handle_event(self, event: Event) -> None:
         """One job event: edit the status message, or post the result exactly once."""
         origin = Origin.model_validate(event.origin)
-        reply = replies_for_event(event.name, event.data)
+        reply = replies_for_event(event.name, event.data, self.services.store)
         if reply is None or not origin.channel:
             return
         if isinstance(reply, ProgressReply):
