@@ -89,9 +89,15 @@ def wire_result(store: ClipStore, result: Mapping[str, Any], gid: str) -> dict[s
     signed here, by the server that hands them out."""
     result = with_links(dict(result), store)
     public = {k: v for k, v in result.items() if k not in REFS}
-    public["files"] = public_files(result.get("files", []), result, store, gid)
+    # A beat's stems made on demand live in (and are named after) the beat, not their job.
+    owner = str(result.get("source") or gid)
+    naming: Mapping[str, Any] = result
+    if owner != gid:
+        with contextlib.suppress(NotFound):
+            naming = store.read_summary(owner) or result
+    public["files"] = public_files(result.get("files", []), naming, store, owner)
     if result.get("main") and gid:
-        public["downloadName"] = download_name(result, str(result["main"]), gid)
+        public["downloadName"] = download_name(naming, str(result["main"]), owner)
     return public
 
 
