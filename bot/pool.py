@@ -95,6 +95,7 @@ class RenderPool:
         self._executor: ProcessPoolExecutor | None = None
         self._manager: Any = None
         self._pending: set[asyncio.Future[Any]] = set()  # work handed to a child, not done
+        self._starting = asyncio.Lock()
 
     def start(self) -> None:
         if self._executor is None:
@@ -111,11 +112,19 @@ class RenderPool:
             manager.start(initializer=_exit_with_parent)
             self._manager = manager
 
+    async def started(self) -> None:
+        """`start()` off the event loop: the manager's start waits until its spawned process
+        has imported and answered, seconds on a loaded machine, and a blocked loop would stop
+        the worker's heartbeat (another worker would take its job over as lost)."""
+        if self._executor is None or self._manager is None:
+            async with self._starting:
+                await asyncio.to_thread(self.start)
+
     async def run(
         self, fn: Callable[..., T], *args: Any, on_progress: OnProgress | None = None
     ) -> T:
         """Run `fn(*args, progress=...)` in a child; await `on_progress` for each stage."""
-        self.start()
+        await self.started()
         assert self._executor is not None
         channel = self._manager.Queue()
         loop = asyncio.get_running_loop()

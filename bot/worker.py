@@ -202,6 +202,7 @@ def build_worker(
             settings, secrets, handle, render_processes=render_processes
         )
         await disk.keep_within_budget(ctx["services"])  # storage.max_gb, oldest out first
+        await services.pool.started()  # before the heartbeat: the first job starts at once
 
         async def on_lost(job_id: str) -> None:
             metrics.taken_over.inc()

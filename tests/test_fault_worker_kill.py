@@ -28,6 +28,7 @@ from bot.liveness import HEARTBEAT_TTL, LOST_STAGE
 from bot.messages import JobAccepted, Message
 from bot.services import Services
 from engine.audio_io import decode
+from tests.daw_schemas import fetch_documents
 from tests.fault_procs import WorkerProcess, wait_for, worker_env
 from tests.test_daw_ws import frames_until
 
@@ -45,6 +46,7 @@ async def test_kill_worker_mid_render_another_worker_takes_over_within_seconds(
     aiohttp_client: Callable[..., Any],
 ) -> None:
     api = await aiohttp_client(create_app(services, TOKEN))
+    documents = await fetch_documents(api, TOKEN)  # every frame is checked against AsyncAPI
     ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
     # The shipped job_timeout (300 s): arq's own expiry of the claim can't be what saves it.
     env = worker_env(redis_handle.url, settings.data_dir, key_prefix, max_jobs=1)
@@ -103,7 +105,7 @@ async def test_kill_worker_mid_render_another_worker_takes_over_within_seconds(
         assert record.tries == 2
 
         # The WebSocket said it was being retried, then delivered the result once.
-        frames = await frames_until(ws, "daw:transport:sync")
+        frames = await frames_until(ws, "daw:transport:sync", documents)
         names = [f["event"] for f in frames]
         stages = [f["data"]["stage"] for f in frames if f["event"] == "generation:progress"]
         assert LOST_STAGE in stages, stages
