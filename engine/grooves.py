@@ -56,7 +56,7 @@ class Style:
     # Beats the backbeat (snare/clap on 2 and 4) sits behind the grid: the lazy hip hop snare.
     snare_lag: float = 0.0
     # Closed-hat velocity per 16th within a beat (on, e, and, a): the hand's accents.
-    hat_accent: tuple[float, float, float, float] = (1.0, 0.78, 0.9, 0.78)
+    hat_accent: tuple[float, float, float, float] = (1.0, 0.7, 0.82, 0.7)
     # Snare ghost notes as ornaments between the backbeats (live and sampled-break genres).
     ghosts: bool = False
     # Multi-bar breaks (kick + snare per bar) replacing the programmed kick/snare (jungle).

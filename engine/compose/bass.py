@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.compose.model import NoteEvent, Section, Track
-from engine.compose.take import HOOKS, Take
+from engine.compose.sections import winding_down
+from engine.compose.take import Take
 from engine.theory import Chord, approach_note, bass_root, chord_tones_in, nearest, walking_bass
 
 # Basses stay darker than the mood's brightness: upper partials of a low note (its 5th
@@ -58,6 +59,8 @@ def play_bass(take: Take) -> None:
             base = bar * 4.0
             if take.is_last_bar(bar):
                 track.events.append(NoteEvent(base, 3.5, float(root), 0.9))
+                continue
+            if winding_down(section, bar - section.start_bar):
                 continue
             if walking is not None:
                 notes = [
@@ -265,6 +268,3 @@ def _sub_layer(take: Take, bass: Track) -> None:
         pitch = e.pitch - 12 if e.pitch >= 40 else e.pitch
         glide = None if e.glide_from is None else e.glide_from - (e.pitch - pitch)
         sub.events.append(NoteEvent(e.time, e.duration, pitch, e.velocity, glide))
-
-
-__all__ = ["HOOKS", "play_bass"]

@@ -48,7 +48,8 @@ def compose(spec: BeatSpec, seed: int, plan: Sequence[Section] | None = None) ->
     else:
         sections = checked_plan(plan)
         bars = sections[-1].end_bar
-        spec = replace(spec, duration=bars * BEATS_PER_BAR * 60.0 / spec.bpm)
+        if bars != bars_for(spec.duration, spec.bpm):
+            spec = replace(spec, duration=bars * BEATS_PER_BAR * 60.0 / spec.bpm)
     chords = chords_for(key, spec.genre, spec.mood, sections, seed)
     low, high = style.chord_register
     take = Take(

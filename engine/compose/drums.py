@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.compose.model import DRUM_STEM, GM_DRUMS, TOM_NOTES, NoteEvent, Section, rng_for
+from engine.compose.sections import winding_down
 from engine.compose.take import HOOKS, Take
 from engine.grooves import HIT_VELOCITY
 
@@ -37,6 +38,8 @@ DRUM_GAIN_DB: dict[str, float] = {
     "cowbell": -16.0,
 }
 HATS = ("hat_closed", "ride")
+# How often a bar inside a phrase gets a small touch: more where the kick can't move.
+ORNAMENT_CHANCE = {False: 0.4, True: 0.65}
 BACKBEAT = ("snare", "clap")
 # Steps never given a ghost snare: the beats themselves stay the backbeat's.
 ON_BEATS = (0, 4, 8, 12)
@@ -101,7 +104,9 @@ def _bar(
     fill = _fill_start(take, section, bar, rng) if bar == fill_bar else None
     if fill is None and position % 4 == 3:
         _phrase_end(take, patterns, rng)  # the turnaround every 4 bars
-    elif fill is None and not arc.sparse and rng.random() < 0.4:
+    elif fill is None and rng.random() < ORNAMENT_CHANCE[take.style.four_on_floor] * (
+        0.7 if arc.sparse else 1.0
+    ):
         _ornament(take, patterns, rng)
     fill_drops = ("snare", "clap") if take.style.four_on_floor else ("snare", "clap", "kick")
     hits: list[Hit] = []
@@ -123,7 +128,8 @@ def _bar(
         hits = _hat_roll(hits, section, bar, rng)
     if fill is not None:
         hits += _fill(take, fill, rng)
-    if bar == section.start_bar and bar > 0 and section.name not in ("break", "intro"):
+    phrase_start = position % 4 == 0 and (position == 0 or arc.peak)  # a returning hook
+    if phrase_start and bar > 0 and section.name not in ("break", "intro"):
         hits.append(Hit("ride" if take.spec.genre == "jazz" else "crash", 0.0, 0.85))
     return hits
 
@@ -137,7 +143,7 @@ def _patterns(
     hook = section.name in HOOKS
     patterns: dict[str, str] = {}
     for name, variants in style.drums.items():
-        if not _plays(take, name, section):
+        if not _plays(take, name, section, position):
             continue
         index = groove.choice[name]
         if hook and len(variants) > 1:
@@ -145,13 +151,13 @@ def _patterns(
         if name == "kick" and position % 2 == 1:
             index = groove.kick_b
         if name == "hat_closed":
-            if take.density > 1.1 and hook:
+            if style.breaks:
+                # Jungle hats change figure through the 4-bar phrase.
+                index = (index + (position % 4 == 3) + 2 * (position % 8 >= 4)) % len(variants)
+            elif (take.density > 1.1 or arc.peak) and hook:
                 index = min(range(len(variants)), key=lambda i: variants[i].count("."))
             elif take.density < 0.9 or arc.sparse:
                 index = max(range(len(variants)), key=lambda i: variants[i].count("."))
-            elif style.breaks:
-                # Jungle hats change figure through the 4-bar phrase.
-                index = (index + (position % 4 == 3) + 2 * (position % 8 >= 4)) % len(variants)
         patterns[name] = variants[index]
     if style.breaks and section.name in (*HOOKS, "verse"):
         figure = style.breaks[groove.breaks][position % 4]
@@ -168,7 +174,7 @@ def _patterns(
     return patterns
 
 
-def _plays(take: Take, name: str, section: Section) -> bool:
+def _plays(take: Take, name: str, section: Section, position: int) -> bool:
     genre = take.spec.genre
     if section.name == "intro":
         if take.style.four_on_floor and name == "kick":
@@ -177,6 +183,8 @@ def _plays(take: Take, name: str, section: Section) -> bool:
     if section.name == "break":
         return name in ("hat_closed", "shaker", "rim")
     if section.name == "outro":
+        if winding_down(section, position):
+            return name in ("hat_closed", "ride", "rim")  # the beat winds down to the hats
         return name not in ("hat_open", "shaker")
     # The first verse keeps to kick, snare and hats.
     return not (take.arc(section).sparse and name in ("hat_open", "shaker", "rim"))
@@ -236,6 +244,8 @@ def _ornament(take: Take, patterns: dict[str, str], rng: np.random.Generator) ->
         options.append("kick")
     if "hat_closed" in patterns and not take.style.triplet_hats:
         options.append("hat")
+    if "hat_open" in patterns and "hat_open" in take.style.drums:
+        options.append("open")
     if not options:
         return
     kind = options[int(rng.integers(len(options)))]
@@ -248,6 +258,13 @@ def _ornament(take: Take, patterns: dict[str, str], rng: np.random.Generator) ->
     elif kind == "kick":
         free = [s for s in (3, 6, 7, 9, 11, 13, 14) if patterns["kick"][s] == "."]
         _set(patterns, "kick", int(rng.choice(free)) if free else 14, "o")
+    elif kind == "open":  # one open hat choked closed: the off-beat stays, its colour moves
+        opens = patterns["hat_open"]
+        played = [s for s, letter in enumerate(opens) if letter != "."]
+        if played:
+            step = int(rng.choice(played))
+            _set(patterns, "hat_open", step, ".")
+            _set(patterns, "hat_closed", step, "x")
     else:
         hats = patterns["hat_closed"]
         played = [s for s, letter in enumerate(hats) if letter != "." and s % 4]

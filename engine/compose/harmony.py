@@ -92,7 +92,7 @@ def play_harmony(take: Take) -> None:
             level = arc.velocity * (0.9 if section.name in ("intro", "break", "outro") else 1.0)
             _play(take, track.events, bar, notes, hits, level)
             if arc.layers and take.spec.genre not in ("jazz", "rock"):
-                _pad_hook(take, bar, notes, arc.velocity)
+                _pad_hook(take, bar, notes, arc.velocity * (1.25 if arc.peak else 1.0))
 
 
 def _play(

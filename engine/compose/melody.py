@@ -11,7 +11,7 @@ above a chord tone (a minor ninth, the sound of a wrong note).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,16 @@ VERSE_LEVEL = 0.85
 START_DEGREES = (0, 2, 4, -3, -5)
 
 Figure = list[tuple[float, float, int, float]]  # (start beat, length, scale step, velocity)
+CLIMAX_VELOCITY = 1.0  # the one note of a phrase played at full strength: its peak
+
+
+@dataclass(eq=False)
+class Sung:
+    """A melody note as written, with the chord under it and whether it is the climax."""
+
+    note: NoteEvent
+    chord: Chord
+    climax: bool
 
 
 @dataclass(frozen=True)
@@ -55,24 +65,32 @@ def play_melody(take: Take) -> None:
     )
     material = _material(take)
     scale = scale_tones_in(take.key, low, high)
+    scale_pcs = set(take.key.scale())
+    carry: dict[str, int] = {}  # where each section name's call-and-answer cycle stands
     for section in take.sections:
+        # A short section goes on where the last one of its name stopped, so two 2-bar
+        # hooks are a call and its answer and a 4-bar hook's return develops it; a section
+        # of 8 bars or more holds a whole cycle and starts it afresh.
+        first = 0 if section.bars >= 8 else carry.get(section.name, 0)
+        carry[section.name] = (first + (section.bars + 1) // 2) % 4
         if not _plays(take, section):
             continue
         rng = take.rng("melody", section)
         arc = take.arc(section)
         level = arc.velocity * (VERSE_LEVEL if section.name == "verse" else 1.0)
-        played: list[NoteEvent] = []
+        sung: list[Sung] = []
+        cycles: dict[int, list[Sung]] = {}  # this section's notes by 8-bar cycle
         for bar in range(section.start_bar, section.end_bar):
             if take.is_last_bar(bar):
                 continue
             position = bar - section.start_bar
             chord = take.chords[bar]
+            statement = first + position // 2
             if take.style.melody_style == "arp" or take.spec.genre == "techno":
                 notes = _arp_bar(take, bar, chord)
                 if arc.sparse:
                     notes = notes[::2]
             else:
-                statement = position // 2
                 if arc.sparse and statement % 2:
                     continue  # the first verse: the call alone, the answer is the hook's
                 figure = _statement(material, statement, position % 2)
@@ -82,17 +100,44 @@ def play_melody(take: Take) -> None:
                     figure = [(t, d, s + int(rng.integers(-2, 3)), v) for t, d, s, v in figure]
                 notes = _realise(take, figure, chord, scale, material.centre)
             pcs = set(chord.pitch_classes)
-            scale_pcs = set(take.key.scale())
+            cycle = cycles.setdefault(statement // 4, [])
             for start, length, pitch, velocity in notes:
                 time = take.swung(bar * 4.0 + start)
                 end = take.swung(bar * 4.0 + min(start + length, 4.0))
-                pitch = consonant(int(pitch), pcs, scale_pcs)
-                played.append(
-                    NoteEvent(time, max(0.05, end - time - 0.02), float(pitch), velocity * level)
+                note = NoteEvent(
+                    time,
+                    max(0.05, end - time - 0.02),
+                    float(consonant(pitch, pcs, scale_pcs)),
+                    min(1.0, velocity) * level,
                 )
+                sung.append(Sung(note, chord, velocity >= CLIMAX_VELOCITY))
+                cycle.append(sung[-1])
+        for cycle in cycles.values():
+            _crown(take, cycle)
+        played = [s.note for s in sung]
         track.events += played
         if arc.layers and played and take.spec.genre != "jazz":  # a soloist doesn't double
-            _octave_layer(take, played)
+            _octave_layer(take, played, 1.0 if arc.peak else 0.8)
+
+
+def _crown(take: Take, cycle: list[Sung]) -> None:
+    """The climax goes above every other note of its 8-bar cycle: the nearest chord tone
+    over the cycle's highest note (in absolute pitch: chord roots move the contour)."""
+    rest = [s.note.pitch for s in cycle if not s.climax]
+    if not rest:
+        return
+    ceiling = take.style.melody_register[1] + 5  # a peak may reach a little past the register
+    for sung in cycle:
+        if not sung.climax:
+            continue
+        pcs = set(sung.chord.pitch_classes)
+        above = [
+            p
+            for p in chord_tones_in(sung.chord, int(max(rest)) + 1, ceiling)
+            if (p - 1) % 12 not in pcs
+        ]
+        if above:
+            sung.note = replace(sung.note, pitch=float(above[0]))
 
 
 def _plays(take: Take, section: Section) -> bool:
@@ -226,7 +271,7 @@ def consonant(pitch: int, chord_pcs: set[int], scale_pcs: set[int]) -> int:
     return pitch - 1
 
 
-def _octave_layer(take: Take, played: list[NoteEvent]) -> None:
+def _octave_layer(take: Take, played: list[NoteEvent], level: float) -> None:
     """Hooks double the melody an octave up (down if that would leave the register)."""
     top = max(e.pitch for e in played)
     shift = 12.0 if top + 12 <= take.style.melody_register[1] + 10 else -12.0
@@ -242,7 +287,7 @@ def _octave_layer(take: Take, played: list[NoteEvent]) -> None:
         width=0.5,
     )
     layer.events += [
-        NoteEvent(e.time, e.duration, e.pitch + shift, e.velocity * 0.8) for e in played
+        NoteEvent(e.time, e.duration, e.pitch + shift, e.velocity * level) for e in played
     ]
 
 

@@ -56,8 +56,10 @@ def plan_for(style: Style, bars: int, seed: int) -> list[Section]:
         plans = [p for p in plans if len(p) > 4] or plans
     if bars < VARIED_PLAN_BARS:
         plans = plans[:1]
+    # A plan too long for the beat would lose sections (the outro first): skip those.
+    whole = [p for p in plans if len(plan_sections(p, bars)) == len(p)] or plans[:1]
     rng = rng_for(seed, "sections")
-    return plan_sections(plans[int(rng.integers(len(plans)))], bars)
+    return plan_sections(whole[int(rng.integers(len(whole)))], bars)
 
 
 def checked_plan(plan: Sequence[Section]) -> list[Section]:
@@ -85,6 +87,7 @@ class Arc:
     layers: bool  # hook layers: open hats, percussion, octave melody, a wide pad
     dropout: float  # beats at the end where drums and bass stop, before a hook or drop
     rank: int  # how many sections of this name came before (0 = the first)
+    peak: bool = False  # a returning hook: the last chorus hits hardest (busier, fuller)
 
 
 # Section name -> velocity: the level curve of the beat before any layer is added.
@@ -120,6 +123,7 @@ def arcs_for(sections: Sequence[Section], seed: int) -> dict[int, Arc]:
             layers=section.name in HOOK_NAMES,
             dropout=_dropout(section, following, seed),
             rank=rank,
+            peak=section.name in HOOK_NAMES and rank >= 1,
         )
     return arcs
 
@@ -139,3 +143,8 @@ def _dropout(section: Section, following: Section | None, seed: int) -> float:
     else:
         options, weights = (1.0,), (1.0,)
     return float(options[int(rng.choice(len(options), p=np.array(weights)))])
+
+
+def winding_down(section: Section, position: int) -> bool:
+    """The second half of an outro of 4 bars or more: kick, snare and bass have left."""
+    return section.name == "outro" and section.bars >= 4 and position >= section.bars // 2
