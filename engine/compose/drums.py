@@ -347,20 +347,24 @@ def _fill(take: Take, start: int, rng: np.random.Generator) -> list[Hit]:
 
 
 def _build_bar(take: Take, section: Section, bar: int) -> list[Hit]:
-    """EDM/dubstep/dnb build: a snare roll that doubles its rate as the drop nears."""
-    position = bar - section.start_bar
-    rates = (
-        [1, 2, 4, 8][-section.bars :]
-        if section.bars <= 4
-        else ([1] * (section.bars - 4) + [1, 2, 4, 8])
-    )
-    rate = rates[position]
+    """EDM/dubstep/dnb build: a snare roll that doubles its rate through the build's last four
+    quarters (quarter notes, 8ths, 16ths, 32nds) and swells, but stays under the drop: the
+    drop has to be the loudest thing, the roll only points at it."""
+    length = section.bars * 4.0
+    tail = min(length, 16.0)  # the doubling happens over the last 4 bars (or the whole build)
     hits = []
-    for k in range(int(4 * rate)):
-        if rate == 8 and k >= 28:
-            continue  # a breath before the drop
-        progress = (position + k / (4 * rate)) / section.bars
-        hits.append(Hit("snare", k / rate, 0.35 + 0.6 * progress, swing=False))
+    beat = bar * 4.0 - section.start_bar * 4.0
+    for k in range(4):
+        at = beat + k  # beats into the build
+        quarter = int(4 * max(0.0, at - (length - tail)) / tail)
+        rate = (1, 2, 4, 8)[min(3, quarter)]
+        for j in range(rate):
+            offset = k + j / rate
+            if at + j / rate >= length - 0.5:
+                break  # a breath before the drop
+            progress = (at + j / rate) / length
+            hits.append(Hit("snare", offset, 0.25 + 0.45 * progress, swing=False))
+    position = bar - section.start_bar
     for step in range(0, 16, 2):
         hits.append(Hit("hat_closed", step / 4.0, 0.4 + 0.3 * position / section.bars))
     return hits
@@ -388,6 +392,6 @@ def _emit(take: Take, hit: Hit, beat: float, rng: np.random.Generator) -> None:
             time=max(0.0, min(time, take.bars * 4.0 - 0.01)),
             duration=0.25,
             pitch=float(hit.pitch if hit.pitch is not None else GM_DRUMS[hit.name]),
-            velocity=float(np.clip(velocity, 0.1, 1.0)),
+            velocity=min(1.0, max(0.1, velocity)),
         )
     )

@@ -37,6 +37,9 @@ CHORD_RHYTHMS: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {
     "arp": (((0.0, 3.9, 0.7),),),
 }
 HELD = ((0.0, 3.9, 0.7),)
+# Held chords in quiet sections sit back; a build's chords are a bed under the roll and the
+# riser (no kick ducks them there, so held at full level they'd outweigh the drop).
+HELD_LEVEL = {"intro": 0.9, "break": 0.9, "outro": 0.9, "build": 0.7}
 # The hook pad: a second, wider and softer layer an octave over the chords' middle. It is
 # what makes a hook feel bigger than the verse before it without simply being louder.
 PAD_HOOK_GAIN_DB = -21.0
@@ -89,7 +92,7 @@ def play_harmony(take: Take) -> None:
                 hits = ((0.0, 3.9, 0.6),)  # the first verse holds; the hook brings the rhythm
             else:
                 hits = pattern
-            level = arc.velocity * (0.9 if section.name in ("intro", "break", "outro") else 1.0)
+            level = arc.velocity * HELD_LEVEL.get(section.name, 1.0)
             _play(take, track.events, bar, notes, hits, level)
             if arc.layers and take.spec.genre not in ("jazz", "rock"):
                 _pad_hook(take, bar, notes, arc.velocity * (1.25 if arc.peak else 1.0))

@@ -48,6 +48,8 @@ class Material:
     centre: float  # MIDI note the melody's home sits nearest
     develop: str  # "sequence" | "displace": how the third statement varies the call
     shift: int  # scale steps the sequence moves
+    arp: tuple[tuple[tuple[int, ...], tuple[int, ...]], str]  # arpeggio shape and rhythm
+    riff: list[tuple[float, float, int, float]]  # techno's one-bar figure on the tonic
 
 
 def play_melody(take: Take) -> None:
@@ -87,7 +89,7 @@ def play_melody(take: Take) -> None:
             chord = take.chords[bar]
             statement = first + position // 2
             if take.style.melody_style == "arp" or take.spec.genre == "techno":
-                notes = _arp_bar(take, bar, chord)
+                notes = _arp_bar(take, material, bar, chord)
                 if arc.sparse:
                     notes = notes[::2]
             else:
@@ -153,7 +155,11 @@ def _material(take: Take) -> Material:
     centre = (low + high) / 2 + float(rng.uniform(-5.0, 5.0))
     develop = ("sequence", "displace")[int(rng.integers(2))]
     shift = (1, 2, -1)[int(rng.integers(3))]
-    return Material(call, answer, centre, develop, shift)
+    arp = rng_for(take.seed, "arp")
+    shape = ARP_ORDERS[int(arp.integers(len(ARP_ORDERS)))]
+    pulse = ARP_RHYTHMS[int(arp.integers(len(ARP_RHYTHMS)))]
+    riff = _techno_figure(take) if take.spec.genre == "techno" else []
+    return Material(call, answer, centre, develop, shift, (shape, pulse), riff)
 
 
 def _motif(take: Take, rng: np.random.Generator, density: float, first: int) -> Figure:
@@ -291,15 +297,16 @@ def _octave_layer(take: Take, played: list[NoteEvent], level: float) -> None:
     ]
 
 
-def _arp_bar(take: Take, bar: int, chord: Chord) -> list[tuple[float, float, int, float]]:
+def _arp_bar(
+    take: Take, material: Material, bar: int, chord: Chord
+) -> list[tuple[float, float, int, float]]:
     low, _high = take.style.melody_register
-    if take.spec.genre == "techno":
+    if material.riff:
         # Hypnotic: the same one-bar figure on the tonic, whatever the chord does.
-        return _techno_figure(take)
+        return material.riff
     tones = chord_tones_in(chord, low, low + 16)[:4] or [take.key.pitch(5)]
-    rng = rng_for(take.seed, "arp")
-    order = ARP_ORDERS[int(rng.integers(len(ARP_ORDERS)))][bar % 2]
-    rhythm = ARP_RHYTHMS[int(rng.integers(len(ARP_RHYTHMS)))]
+    shape, rhythm = material.arp
+    order = shape[bar % 2]
     events = []
     for k in range(16):
         if rhythm[k] == "." or (k % 4 == 3 and take.density < 1.0):
