@@ -7,7 +7,7 @@ begins. `render` plays them by instrument name; their duration is how long each 
 
 from __future__ import annotations
 
-from engine.compose.model import NoteEvent, Section
+from engine.compose.model import NoteEvent, Section, Track
 from engine.compose.take import HOOKS, Take
 
 RISER_GENRES = ("pop", "house", "techno", "trap", "dubstep", "edm", "drill", "drum and bass")
@@ -60,5 +60,5 @@ def _rises_into(take: Take, section: Section, following: Section | None) -> bool
     )
 
 
-def _track(take: Take, name: str):
+def _track(take: Take, name: str) -> Track:
     return take.track(name, "fx", name, "fx", gain_db=FX_GAIN_DB[name], width=0.8)

@@ -2,11 +2,12 @@
 
 Every take writes one motif and one answer (a seeded rhythm and contour, starting on a
 seeded degree in a seeded register), then a section plays them in 2-bar statements:
-    call, answer, call developed (sequenced up or shifted by an 8th), answer with the climax.
-So the answer sounds in every section of 4 bars or more and the peak comes once, late.
-Verses play a thinner version (beats only), the first verse only the calls; hooks add an
-octave layer. Every note is checked against the chord under it: nothing sits a half-step
-above a chord tone (a minor ninth, the sound of a wrong note).
+    call, answer, call developed (sequenced or shifted by an 8th), answer with the climax.
+A short section carries the cycle on from the last one of its name, so the answer sounds
+even in 2-bar hooks; the climax is raised above everything else in its cycle. Verses play a
+thinner version (beats only), the first verse only the calls; hooks add an octave layer.
+Every note is checked against the chord under it: nothing sits a half-step above a chord
+tone (a minor ninth, the sound of a wrong note).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from engine.theory import Chord, chord_tones_in, nearest, scale_tones_in
 
 MELODY_GAIN_DB: dict[str, float] = {"lead": -12.0, "bell": -11.0, "strings": -13.0}
 OCTAVE_LAYER_DB = -5.0  # the octave double sits under the melody, not beside it
-VERSE_LEVEL = 0.85
+VERSE_LEVEL = 0.85  # the verse melody steps back for the vocal
 # Scale steps from the chord's root a motif may start on: root, third, fifth, the fifth
 # below, the sixth below. On the downbeat it lands on the nearest chord tone.
 START_DEGREES = (0, 2, 4, -3, -5)
