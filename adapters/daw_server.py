@@ -13,9 +13,12 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.daw import api, live
+from adapters.daw.asyncapi import asyncapi_document
 from adapters.daw.http import API_TOKEN, bearer_auth, cors_middleware, errors_as_json
 from adapters.daw.metrics import CONTENT_TYPE, METRICS, Metrics
 from adapters.daw.openapi import openapi_document
+from adapters.daw.wire import iso_utc
+from bot import health
 from bot.assistant import Assistant
 from bot.services import Services
 
@@ -35,7 +38,7 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app[API_TOKEN] = api_token
     app[api.SERVICES] = services
     app[api.ASSISTANT] = Assistant(services)
-    hub = app[live.HUB] = live.EventHub(services.events)
+    hub = app[live.HUB] = live.EventHub(services)
     meters = app[METRICS] = Metrics(services.jobs)
     hub.observers.append(meters.observe)
     app.add_routes(api.routes)
@@ -43,6 +46,7 @@ def create_app(services: Services, api_token: str) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_get("/api/asyncapi.json", asyncapi)
     app.router.add_get("/", widget)
     app.router.add_static("/static/", WEB_ROOT, show_index=False)
     app.on_startup.append(_start_background)
@@ -66,7 +70,24 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"ok": False, "redis": "unreachable"}, status=503)
     stats = await services.queue.stats()
-    return web.json_response({"ok": True, "redis": "ok", "queue": stats})
+    return web.json_response({"ok": True, "redis": "ok", "queue": stats, **await _chat(services)})
+
+
+async def _chat(services: Services) -> dict[str, dict[str, object]]:
+    """Each configured chat adapter: {"ok": false, "state": "failed", "error": "..."} when a
+    wrong token or a missing Discord intent stopped it (the rest of BeatBot still serves)."""
+    prefix = services.settings.queue.key_prefix
+    configured = {
+        "discord": services.secrets.discord_token is not None,
+        "slack": services.secrets.slack_bot_token is not None,
+    }
+    found = {}
+    for platform, on in configured.items():
+        if on:
+            seen = await health.read(services.redis, prefix, platform)
+            state = (seen or health.AdapterHealth("starting")).to_json()
+            found[platform] = {**state, "since": iso_utc(state["since"] or None)}
+    return found
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -80,7 +101,11 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(request.app[api.SERVICES].settings.engine))
+
+
+async def asyncapi(request: web.Request) -> web.Response:
+    return web.json_response(asyncapi_document(request.host))
 
 
 async def widget(request: web.Request) -> web.FileResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from bot import replies
@@ -29,6 +29,7 @@ from bot.messages import (
     ResultReply,
     TextReply,
 )
+from bot.policy import MIDI_REQUESTS
 from bot.requests import BeatRequest, beat_request
 from bot.services import Services
 from engine.errors import EngineInputError
@@ -50,22 +51,32 @@ def actions_for(generation_id: str) -> tuple[Action, ...]:
     )
 
 
+# Where a job reports back: an Origin, or (in a chat) the opening of its thread, done only
+# once the request passed every check.
+Place = Origin | Callable[[], Awaitable[Origin]]
+
+
+async def _placed(place: Place) -> Origin:
+    return place if isinstance(place, Origin) else await place()
+
+
 async def queue_job(
-    svc: Services, job_type: JobType, data: dict[str, Any], user: str, origin: Origin
+    svc: Services, job_type: JobType, data: dict[str, Any], user: str, origin: Place
 ) -> JobRecord:
     """Count the request against the person's rate limit, then queue it."""
     await svc.limits.check_rate(user)
-    return await svc.queue.enqueue(job_type, data, user_id=user, origin=origin)
+    return await svc.queue.enqueue(job_type, data, user_id=user, origin=await _placed(origin))
 
 
-async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Origin) -> JobRecord:
+async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Place) -> JobRecord:
     """Count the request, reserve its audio from today's quota and queue it; the
     reservation is given back if queueing fails, so an outage never costs a person quota."""
     await svc.limits.check_rate(user)
     await svc.limits.reserve(user, request.duration)
     try:
+        placed = await _placed(origin)
         return await svc.queue.enqueue(
-            JobType.BEAT, request.model_dump(mode="json"), user_id=user, origin=origin
+            JobType.BEAT, request.model_dump(mode="json"), user_id=user, origin=placed
         )
     except BaseException:
         await svc.limits.refund(user, request.duration)
@@ -91,7 +102,7 @@ class Assistant:
 
     async def _dispatch(self, message: Message) -> AsyncIterator[Reply]:
         text = message.text.strip()
-        if text.lower() in {"midi", "the midi", "send midi", "midi file"}:
+        if text.lower() in MIDI_REQUESTS:
             yield await self._midi(message)
             return
         intent = parse(text)
@@ -99,9 +110,9 @@ class Assistant:
             intent = _intent_for_attachments(intent, message)
         kind = intent.kind
         if kind == "help":
-            yield TextReply(replies.help_text())
+            yield TextReply.of(replies.help_text())
         elif kind == "genres":
-            yield TextReply(replies.genres_text())
+            yield TextReply.of(replies.genres_text())
         elif kind == "unknown":
             yield TextReply(replies.unknown_text())
         elif kind == "status":
@@ -128,9 +139,9 @@ class Assistant:
         if resolution.question:
             return TextReply(resolution.question)
         request = beat_request(resolution.params, svc.settings, message.defaults)
-        record = await queue_beat(svc, request, message.user, message.origin)
+        record = await queue_beat(svc, request, message.user, message.job_origin)
         await svc.conversation.remember(
-            message.origin.thread_key,
+            record.origin.thread_key,  # the job's thread, which a chat may just have opened
             ThreadState(
                 params=request.model_dump(mode="json"),
                 generation_id=record.generation_id,
@@ -152,7 +163,7 @@ class Assistant:
                 JobType.STEMS,
                 {"audio_file_id": file_id, "stem_types": types},
                 message.user,
-                message.origin,
+                message.job_origin,
             )
             return JobAccepted(
                 record.job_id,
@@ -186,7 +197,7 @@ class Assistant:
             source = await self._target(message)
             data["generation_id"] = source.generation_id
             name = "that beat"
-        record = await queue_job(svc, JobType.MASTER, data, message.user, message.origin)
+        record = await queue_job(svc, JobType.MASTER, data, message.user, message.job_origin)
         label = f"for {quality} ({target:g} LUFS)" if quality else f"to {target:g} LUFS"
         return JobAccepted(record.job_id, record.generation_id, f"Mastering {name} {label}…")
 
@@ -205,7 +216,7 @@ class Assistant:
             JobType.MIX,
             {"track_ids": [a.file_id for a in message.attachments], "mix_profile": profile},
             message.user,
-            message.origin,
+            message.job_origin,
         )
         return JobAccepted(
             record.job_id,
@@ -303,7 +314,7 @@ def _intent_for_attachments(intent: Intent, message: Message) -> Intent:
 def _accepted_text(request: BeatRequest) -> str:
     text = (
         f"On it: a {request.mood} {request.genre} beat at {request.bpm:g} BPM in "
-        f"{request.key}, {request.duration:g} s (seed {request.seed})."
+        f"{request.key}, {replies.clip_length(request.duration, request.bpm)}, seed {request.seed}."
     )
     if request.notes:
         text += " " + " ".join(request.notes)

@@ -57,6 +57,7 @@ class StorageSettings(_Section):
     data_dir: Path
     url_ttl: int = Field(ge=10)
     retention_days: float = Field(gt=0)
+    max_gb: float = Field(ge=0)  # clips + uploads budget; 0: none
     public_url: str = Field(pattern=r"^https?://")
 
 

@@ -17,6 +17,7 @@ import redis.asyncio
 from pydantic import BaseModel, Field
 
 from bot import keys
+from bot.connections import as_text
 
 
 class JobType(StrEnum):
@@ -74,6 +75,11 @@ class JobRecord(BaseModel):
     def finished(self) -> bool:
         return self.state in (JobState.COMPLETED, JobState.FAILED)
 
+    def belongs_to(self, user: str) -> bool:
+        """Whose job this is: the person who asked, the same rule the WebSocket applies to
+        its events (their `origin.user`)."""
+        return (self.origin.user or self.user_id) == user
+
     def to_status(self) -> dict[str, Any]:
         """The seed's `GET /api/generate/status/:jobId` shape."""
         status: dict[str, Any] = {
@@ -103,16 +109,22 @@ _JSON_FIELDS = ("origin", "data", "result")
 
 
 class JobBook:
-    """Job records and queue counters in Redis."""
+    """Job records and queue counters in Redis. A record expires `ttl` seconds after its job
+    was queued (the retention limit, like the job's files); None keeps it for ever."""
 
-    def __init__(self, redis: redis.asyncio.Redis, prefix: str) -> None:
+    def __init__(self, redis: redis.asyncio.Redis, prefix: str, ttl: int | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.ttl = ttl
 
     async def create(self, record: JobRecord) -> None:
+        job_key = keys.job(self.prefix, record.job_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.job(self.prefix, record.job_id), mapping=_encode(record))
-            pipe.hset(keys.generation_job(self.prefix), record.generation_id, record.job_id)
+            pipe.hset(job_key, mapping=_encode(record))
+            pipe.set(keys.generation_job(self.prefix, record.generation_id), record.job_id)
+            if self.ttl:
+                pipe.expire(job_key, self.ttl)
+                pipe.expire(keys.generation_job(self.prefix, record.generation_id), self.ttl)
             await pipe.execute()
 
     async def get(self, job_id: str) -> JobRecord | None:
@@ -120,8 +132,23 @@ class JobBook:
         return _decode(raw) if raw else None
 
     async def job_for_generation(self, generation_id: str) -> JobRecord | None:
-        job_id = await self.redis.hget(keys.generation_job(self.prefix), generation_id)
+        job_id = await self.redis.get(keys.generation_job(self.prefix, generation_id))
+        if job_id is None:  # a job queued before records expired
+            job_id = await self.redis.hget(keys.generation_jobs_legacy(self.prefix), generation_id)
         return await self.get(job_id.decode()) if job_id else None
+
+    async def in_flight(self, queue_name: str, user: str) -> list[JobRecord]:
+        """`user`'s jobs that are waiting or running, oldest first. arq keeps every queued,
+        running or deferred job in its queue, so the queue and the running set hold them all."""
+        ids = {as_text(i) for i in await self.redis.zrange(queue_name, 0, -1)}
+        ids |= {as_text(i) for i in await self.redis.smembers(keys.active_jobs(self.prefix))}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hgetall(keys.job(self.prefix, job_id))
+            rows = await pipe.execute()
+        records = [_decode(raw) for raw in rows if raw]
+        mine = [r for r in records if not r.finished and r.belongs_to(user)]
+        return sorted(mine, key=lambda r: r.created_at)
 
     async def update(self, job_id: str, **fields: Any) -> None:
         values = {

@@ -9,12 +9,18 @@ def queue(prefix: str) -> str:
 
 
 def job(prefix: str, job_id: str) -> str:
-    """Hash: one job's record (state, progress, stage, request, result, error)."""
+    """Hash: one job's record (state, progress, stage, request, result, error); expires
+    `storage.retention_days` after the job was queued."""
     return f"{prefix}:job:{job_id}"
 
 
-def generation_job(prefix: str) -> str:
-    """Hash: generation id -> job id."""
+def generation_job(prefix: str, generation_id: str) -> str:
+    """String: the job id of a generation; expires with the job's record."""
+    return f"{prefix}:generation-job:{generation_id}"
+
+
+def generation_jobs_legacy(prefix: str) -> str:
+    """Hash: generation id -> job id, as written before job records expired (read only)."""
     return f"{prefix}:generation-jobs"
 
 
@@ -90,6 +96,12 @@ def chat_status(platform: str, prefix: str, job_id: str) -> str:
 def chat_prefs(platform: str, prefix: str, user: str) -> str:
     """String (JSON): a chat user's own defaults (format, quality, duration)."""
     return f"{prefix}:{platform}:prefs:{user}"
+
+
+def chat_health(prefix: str, platform: str) -> str:
+    """String (JSON): whether a chat adapter could start, and if not, why (for /healthz and
+    `beatbot doctor`)."""
+    return f"{prefix}:health:{platform}"
 
 
 def consumer_alive(prefix: str, group: str) -> str:

@@ -6,12 +6,13 @@ Every adapter (terminal, DAW widget, Discord, Slack) turns its platform's input 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.jobs import Origin
+from bot.richtext import RichText
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,17 @@ class Message:
     # The person's own defaults (a platform's settings: duration, quality, format); they
     # fill what neither the message nor the thread's last request says.
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # A chat opens the place a job lives in (a thread and its status message) only when a
+    # job is really queued, so help or an error never opens a thread; None: `origin` as is.
+    place_job: Callable[[], Awaitable[Origin]] | None = None
 
     @property
     def user(self) -> str:
         return self.origin.user or "anonymous"
+
+    async def job_origin(self) -> Origin:
+        """Where this message's job reports its progress and result."""
+        return await self.place_job() if self.place_job is not None else self.origin
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,20 @@ class OutputFile:
 
 @dataclass(frozen=True)
 class TextReply:
-    text: str
+    text: str  # the words alone, no markup: what a surface without formatting shows
     actions: tuple[Action, ...] = ()
+    rich: RichText | None = None  # the same words with bold and bullets, when it has them
+
+    @classmethod
+    def of(cls, text: RichText | str, actions: tuple[Action, ...] = ()) -> TextReply:
+        if isinstance(text, str):
+            return cls(text, actions)
+        return cls(text.plain(), actions, text)
+
+    @property
+    def body(self) -> RichText:
+        """What every surface renders in its own syntax."""
+        return self.rich if self.rich is not None else RichText.of(self.text)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import multiprocessing.connection
 import multiprocessing.managers
 import os
 import queue
+import signal
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +41,12 @@ WARM_UP = ("engine.pipeline", "bot.work")
 def _exit_with_parent() -> None:
     """End this child when the worker that started it dies. A worker killed with SIGKILL
     (OOM killer, `kill -9`) runs no clean-up, and spawn children never notice on their own:
-    they'd stay behind for good, holding memory and a half-finished render."""
+    they'd stay behind for good, holding memory and a half-finished render.
+
+    Ctrl-C at a terminal signals every process of the foreground group: the worker decides
+    what stops (it cancels or re-queues the job), so a child ignores SIGINT instead of dying
+    mid-render with a traceback over the prompt."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -73,6 +79,11 @@ def _run_reporting(fn: Callable[..., T], args: tuple[Any, ...], channel: Any) ->
         return fn(*args, progress=report)
     finally:
         give_memory_back()  # a long-lived child stays the size of one job
+
+
+def _drop_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio doesn't log it as never retrieved
 
 
 class RenderPool:
@@ -119,6 +130,10 @@ class RenderPool:
                 if done:
                     break
             return future.result()
+        except asyncio.CancelledError:
+            # A child can't be stopped mid-render: its late result (or error) is dropped.
+            future.add_done_callback(_drop_result)
+            raise
         except BrokenProcessPool:
             # A child died (OOM, SIGKILL). Replace the pool; the caller may retry the job.
             self._restart()

@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import abort_jobs_ss, job_key_prefix
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
+from redis.exceptions import WatchError
 
 from bot import keys
 from bot.errors import NotFound, UserError
@@ -68,14 +69,30 @@ class JobQueue:
         if record.finished:
             raise UserError(f"That job already {record.state.value}; there is nothing to cancel.")
         await self.book.update(job_id, cancel_requested=True)
-        removed = await self.arq.zrem(self.queue_name, job_id)
-        if removed:
+        if await self._unqueue(job_id):
             # It never started: nobody else will finish it, so we do.
-            await self.arq.delete(job_key_prefix + job_id)
             await self.finish_cancelled(record)
         else:
             await self.arq.zadd(abort_jobs_ss, {job_id: int(time.time() * 1000)})
         return await self.status(job_id)
+
+    async def _unqueue(self, job_id: str) -> bool:
+        """Take a job that no worker has started off the queue; False if one runs it. arq
+        keeps a running job in the queue until it ends, so being queued isn't enough: a
+        worker marks the job in progress first (and this stays atomic with that mark)."""
+        in_progress = in_progress_key_prefix + job_id
+        async with self.arq.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(in_progress)
+                if await pipe.exists(in_progress):
+                    return False
+                pipe.multi()
+                pipe.zrem(self.queue_name, job_id)
+                pipe.delete(job_key_prefix + job_id)
+                removed, _ = await pipe.execute()
+            except WatchError:  # a worker took it just now
+                return False
+        return bool(removed)
 
     async def finish_cancelled(self, record: JobRecord) -> None:
         if await self.book.mark_finished(record.job_id, JobState.FAILED, error=CANCELLED):

@@ -1,13 +1,16 @@
 """What BeatBot says when asked for help or the genre list, or when it didn't understand.
 
-Plain text with light Markdown (bold, bullets) that reads well in Discord, Slack, the DAW
-widget and a terminal alike.
+Longer answers are `RichText` (bold words, bullets) that each surface renders in its own
+syntax; short ones are plain sentences.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 
+from bot.richtext import RichText, bold, bullets, link, para, rich
+from engine.compose import BEATS_PER_BAR, bars_for
 from engine.genres import GENRES
 
 # Prompts a person can copy; each one parses into a beat (tests check that).
@@ -23,35 +26,49 @@ EXAMPLE_PROMPTS: tuple[str, ...] = (
 )
 
 
-def help_text() -> str:
-    return "\n".join(
-        (
-            "**I make beats from a sentence.** Tell me a genre, and if you like a tempo, key, "
-            "mood and length:",
-            "• “dark trap beat at 140”",
-            "• “chill lo-fi in F minor, 1 minute”",
-            "• “boom bap at 90 bpm, nostalgic”",
+def help_text() -> RichText:
+    return rich(
+        para(
+            bold("I make beats from a sentence."),
+            " Tell me a genre, and if you like a tempo, key, mood and length:",
+        ),
+        bullets(
+            "“dark trap beat at 140”",
+            "“chill lo-fi in F minor, 1 minute”",
+            "“boom bap at 90 bpm, nostalgic”",
+        ),
+        para(
             "Then change it: “make it faster”, “darker”, “same but in D minor”, "
-            "“now as house”, or “another one” for a new take.",
+            "“now as house”, or “another one” for a new take."
+        ),
+        para(
             "Your clip: “stems” (drums, bass, melody, vocals), “master it for club” "
-            "(streaming -14, cd -9, club -8 LUFS, or e.g. “-10 LUFS”), “midi”.",
+            "(streaming -14, cd -9, club -8 LUFS, or e.g. “-10 LUFS”), “midi”."
+        ),
+        para(
             "Your own audio: send a file with “stems” or “master it for spotify”, or two or "
-            "more files with “mix these bass heavy” (balanced, bass-heavy, bright, warm).",
-            "Also: “genres” (what I can play), “status”, “cancel”.",
-        )
+            "more files with “mix these bass heavy” (balanced, bass-heavy, bright, warm)."
+        ),
+        para("Also: “genres” (what I can play), “status”, “cancel”."),
     )
 
 
-def genres_text() -> str:
-    lines = ["**Genres I can make** (tempo range, default, moods):"]
+def genres_text() -> RichText:
+    rows = []
     for genre in GENRES:
         low, high = genre.bpm_range
-        lines.append(
-            f"• **{genre.name}** {low}-{high} BPM (default {genre.default_bpm}) · "
-            f"{', '.join(genre.mood_options)} · {genre.characteristics}"
+        rows.append(
+            (
+                bold(genre.name),
+                f" {low}-{high} BPM (default {genre.default_bpm}) · "
+                f"{', '.join(genre.mood_options)} · {genre.characteristics}",
+            )
         )
-    lines.append("Any of them works with any mood: “sad house”, “dreamy drill”.")
-    return "\n".join(lines)
+    return rich(
+        para(bold("Genres I can make"), " (tempo range, default, moods):"),
+        bullets(*rows),
+        para("Any of them works with any mood: “sad house”, “dreamy drill”."),
+    )
 
 
 def unknown_text(text: str = "") -> str:
@@ -66,3 +83,27 @@ def unknown_text(text: str = "") -> str:
         + EXAMPLE_PROMPTS[second]
         + "” — or type “help”."
     )
+
+
+def clip_length(duration: float, bpm: float) -> str:
+    """The length a beat really gets: whole 4/4 bars, so 30 s at 140 BPM is "31 s (18 bars)"."""
+    bars = bars_for(duration, bpm)
+    seconds = bars * BEATS_PER_BAR * 60.0 / bpm
+    return f"{seconds:.0f} s ({bars} bar{'s' * (bars != 1)})"
+
+
+def asked(person: str, request: str) -> str:
+    """The public line a slash command's job hangs from: who asked, and for what."""
+    return f"{person} asked: {request}"
+
+
+def history_text(entries: Sequence[Mapping[str, object]]) -> RichText:
+    """A person's last beats, newest first, each with its link."""
+    if not entries:
+        return RichText.of("No beats yet. Ask me for one: “make a chill lo-fi beat”.")
+    rows = []
+    for entry in entries:
+        summary = str(entry.get("summary") or entry.get("prompt") or entry.get("generationId"))
+        url = str(entry.get("audioUrl") or entry.get("url") or "")
+        rows.append((summary, " ", link("listen", url)) if url else (summary,))
+    return rich(para(bold("Your last beats:")), bullets(*rows))

@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import (
     AliasChoices,
@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 
 from bot import vocab
 from bot.config import AudioFormat, EngineSettings, Profile, Quality, Settings, load_settings
@@ -40,6 +41,17 @@ MAX_SEED = 2**32 - 1  # numpy's seed range; bigger seeds would not be reproducib
 LUFS_RANGE = (-30.0, -5.0)
 FALLBACK_GENRE = "hip hop"
 MAX_TRACKS = 16
+MIN_DURATION = 1.0  # seconds; shorter than a bar at any tempo we play
+FORMATS: tuple[str, ...] = get_args(AudioFormat)
+QUALITIES: tuple[str, ...] = get_args(Quality)
+PROFILES: tuple[str, ...] = get_args(Profile)
+# Every key spelling the key validator hands back (vocab.key_name), major then minor.
+KEY_NAMES: tuple[str, ...] = tuple(
+    vocab.key_name(letter, accidental, minor)
+    for minor in (False, True)
+    for letter in "CDEFGAB"
+    for accidental in ("", "#", "b")
+)
 
 
 def _quality_lufs(quality: str) -> float:
@@ -122,7 +134,7 @@ class BeatRequest(_Request):
     quality: Quality = "streaming"
     target_lufs: float | None = Field(
         default=None,
-        validation_alias=AliasChoices("target_lufs", "targetLufs", "targetLoudness"),
+        validation_alias=AliasChoices("target_lufs", "targetLoudness", "targetLufs"),
     )
     mix_profile: Profile = Field(
         default="balanced", validation_alias=AliasChoices("mix_profile", "mixProfile", "profile")
@@ -177,7 +189,7 @@ class BeatRequest(_Request):
     def _duration(cls, value: Any, info: ValidationInfo) -> float:
         seconds = _number(value, "The duration")
         longest = _engine(info).max_duration
-        if seconds < 1:
+        if seconds < MIN_DURATION:
             raise ValueError(
                 f"A beat must be 1-{longest:g} seconds long; {seconds:g} s is too short."
             )
@@ -211,8 +223,9 @@ class BeatRequest(_Request):
     @classmethod
     def _format(cls, value: Any) -> str:
         text = str(value).strip().lower().lstrip(".")
-        if text not in ("wav", "flac", "mp3"):
-            raise ValueError(f"The format must be wav, flac or mp3, not '{str(value)[:20]}'.")
+        if text not in FORMATS:
+            choices = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
+            raise ValueError(f"The format must be {choices}, not '{str(value)[:20]}'.")
         return text
 
     @field_validator("target_lufs", mode="before")
@@ -351,6 +364,33 @@ class MasterRequest(_Request):
         return self
 
 
+def field_constraints(engine: EngineSettings) -> dict[str, dict[str, Any]]:
+    """JSON-Schema limits and choices of each request field, by field name, taken from what
+    the validators above check (the engine settings, the genre table, the key speller), so
+    the API's documentation can't drift from the server. The validators also accept
+    spellings a person would type ("lofi", "c minor", "140bpm"); these are the canonical
+    values."""
+    low, high = LUFS_RANGE
+    return {
+        "genre": {"enum": list(GENRE_NAMES)},
+        "bpm": {"minimum": engine.min_bpm, "maximum": engine.max_bpm},
+        "key": {"enum": list(KEY_NAMES)},
+        "mood": {"enum": list(MOODS)},
+        "duration": {"minimum": MIN_DURATION, "maximum": engine.max_duration},
+        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
+        "quality": {"enum": list(QUALITIES)},
+        "target_lufs": {"minimum": low, "maximum": high},
+        "mix_profile": {"enum": list(PROFILES)},
+        "format": {"enum": list(FORMATS)},
+        "stem_types": {"minItems": 1, "items": {"enum": list(vocab.STEM_TYPES)}},
+        "track_ids": {
+            "minItems": 2,
+            "maxItems": MAX_TRACKS,
+            "items": {"type": "string", "pattern": r"\S"},
+        },
+    }
+
+
 # --- building requests from chat ---------------------------------------------------------------
 
 _CAMEL = {
@@ -469,6 +509,12 @@ _FIELD_NAMES = {
     "project_id": "projectId",
     "projectId": "projectId",
 }
+
+
+def public_name(field: str) -> str:
+    """A request field's name on the wire (the seed's camelCase): target_lufs ->
+    targetLoudness, mix_profile -> mixProfile."""
+    return _FIELD_NAMES.get(field) or to_camel(field)
 
 
 def friendly_validation_error(exc: ValidationError, *, name_field: bool = True) -> str:

@@ -47,7 +47,7 @@ class Services:
         prefix = settings.queue.key_prefix
         client: ArqRedis = await create_pool(handle.arq_settings())
         events = EventBus(client, prefix, maxlen=settings.queue.stream_maxlen)
-        jobs = JobBook(client, prefix)
+        jobs = JobBook(client, prefix, ttl=round(settings.storage.retention_days * 86400))
         return cls(
             settings=settings,
             secrets=secrets,

@@ -242,9 +242,9 @@ def result_record(
         "audioUrl": store.sign(store.relative(main)),
         "previewUrl": store.sign(store.relative(preview)),
         "summary": _summary_text(summary),
-        "metadata": {
-            "format": summary["format"],
-            "bitrate": 320 if summary["format"] == "mp3" else None,
+        "metadata": {  # of the file at audioUrl (a stems job's is its MP3 preview)
+            "format": _format_of(summary["main"]),
+            "bitrate": 320 if _format_of(summary["main"]) == "mp3" else None,
             "sampleRate": 44100,
             "channels": 2,
         },
@@ -253,9 +253,15 @@ def result_record(
     return result
 
 
+def _format_of(name: str) -> str:
+    return Path(name).suffix.lstrip(".").lower()
+
+
 def _main_title(summary: Mapping[str, Any]) -> str:
     kind = summary["kind"]
-    fmt = str(summary["format"]).upper()
+    if summary["main"] == PREVIEW:  # a stems job's main file: the song, as an MP3 preview
+        return "Preview (MP3)"
+    fmt = _format_of(summary["main"]).upper()
     return {"beat": f"Beat ({fmt})", "mix": f"Mix ({fmt})", "master": f"Master ({fmt})"}.get(
         kind, f"Audio ({fmt})"
     )

@@ -17,7 +17,7 @@ from arq.utils import timestamp_ms
 from arq.worker import Worker, func
 from redis.exceptions import RedisError
 
-from bot import keys
+from bot import disk, keys
 from bot.config import Secrets, Settings
 from bot.connections import RedisHandle
 from bot.services import Services
@@ -115,6 +115,7 @@ def build_worker(
         ctx["services"] = await Services.open(
             settings, secrets, handle, render_processes=render_processes
         )
+        await disk.keep_within_budget(ctx["services"])  # storage.max_gb, oldest out first
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         services: Services | None = ctx.get("services")
@@ -132,6 +133,7 @@ def build_worker(
         "allow_abort_jobs": True,
         "health_check_interval": queue.health_check_interval,
         "on_startup": startup,
+        "after_job_end": disk.after_job,
         "on_shutdown": shutdown,
         "burst": burst,
         "handle_signals": handle_signals,

@@ -19,7 +19,7 @@ import math
 import os
 import re
 import subprocess
-import tempfile
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -289,9 +289,12 @@ def _format_of(path: Path) -> str:
 
 
 def _temp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    return Path(name)
+    """A new empty file next to `path` to write into, then rename. Made with the person's
+    umask (0644 under the usual 022), as any file they save: mkstemp's 0600 would survive
+    the rename and leave their audio unreadable to everyone else."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
 
 
 def _dither(x: np.ndarray, bits: int) -> np.ndarray:

@@ -4,6 +4,11 @@ The real discord.py client talks to it on 127.0.0.1. One guild with one text cha
 bot user and one human. Every REST call is recorded (method, path, JSON body, uploaded
 files); tests push gateway events (`say`, `slash`, `click`) and assert on `calls`.
 `rate_limit(method, pattern, times)` answers the next matching calls with 429.
+
+Like Discord it refuses a token it doesn't know (401 on login), closes the gateway with 4014
+when the bot asks for the Message Content intent and `message_content_enabled` is False, and
+keeps an interaction's deferred answer private when the defer was: its first follow-up
+replaces the "thinking…" message and inherits its ephemeral flag.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ CHANNEL_ID = 900_000_000_000_000_002
 BOT_ID = 900_000_000_000_000_003
 APP_ID = BOT_ID
 USER_ID = 900_000_000_000_000_004
+DM_ID = 900_000_000_000_000_005  # the human's direct messages with the bot
+TOKEN = "fake-token"
+EPHEMERAL = 64
+MESSAGE_CONTENT_INTENT = 1 << 15
 
 BOT_USER = {
     "id": str(BOT_ID),
@@ -74,12 +83,17 @@ class FakeDiscord:
                 "position": 0,
                 "permission_overwrites": [],
             },
+            str(DM_ID): {"id": str(DM_ID), "type": 1, "recipients": [HUMAN]},
         }
         self.messages: dict[str, dict[str, Any]] = {}
         self.downloads: dict[str, bytes] = {}  # attachment files the bot may fetch
         self.threads_allowed = True
+        self.token = TOKEN  # the bot token it accepts
+        self.message_content_enabled = True  # the privileged intent, as in the portal
         self.identifies = 0
         self._token_channels: dict[str, str] = {}  # interaction token -> its channel
+        self.originals: dict[str, dict[str, Any]] = {}  # interaction token -> its answer
+        self._thinking: set[str] = set()  # tokens whose deferred answer is still loading
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._seq = itertools.count(1)
         self._limits: list[list[Any]] = []  # [method, regex, times left]
@@ -235,6 +249,13 @@ class FakeDiscord:
         call = Call(request.method, request.path.removeprefix("/api/v10"))
         await self._read_body(request, call)
         self.calls.append(call)
+        # Interaction callbacks and follow-ups are authorised by their token, not the bot's.
+        if (
+            not call.path.startswith(("/webhooks/", "/interactions/"))
+            and request.headers.get("Authorization") != f"Bot {self.token}"
+        ):
+            call.status = 401
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         for limit in self._limits:
             method, pattern, left, retry_after = limit
             if left > 0 and method == call.method and pattern.search(call.path):
@@ -290,6 +311,7 @@ class FakeDiscord:
             ("POST", r"/interactions/(\d+)/([\w-]+)/callback", self._callback),
             ("POST", r"/webhooks/(\d+)/([\w-]+)", self._followup),
             ("PATCH", r"/webhooks/(\d+)/([\w-]+)/messages/(@original|\d+)", self._edit_webhook),
+            ("DELETE", r"/webhooks/(\d+)/([\w-]+)/messages/(@original|\d+)", self._delete_webhook),
             ("PUT", r"/applications/(\d+)/commands", self._commands),
             ("GET", r"/applications/(\d+)/commands", self._commands),
         ]
@@ -343,7 +365,9 @@ class FakeDiscord:
             "pinned": False,
             "type": 0,
         }
-        if author is HUMAN:
+        if self.channels.get(channel_id, {}).get("type") == 1:
+            del message["guild_id"]  # a DM belongs to no guild
+        elif author is HUMAN:
             message["member"] = {
                 "roles": [],
                 "joined_at": _now(),
@@ -411,6 +435,14 @@ class FakeDiscord:
 
     async def _callback(self, call: Call, interaction_id: str, token: str) -> web.Response:
         body = call.json or {}
+        if body.get("type") in (4, 5):  # an answer (or its "thinking…" placeholder) appears
+            flags = (body.get("data") or {}).get("flags") or 0
+            channel = self._token_channels.get(token, str(CHANNEL_ID))
+            original = self._message(channel, "", BOT_USER, flags=flags, webhook_id=str(APP_ID))
+            original.update((body.get("data") or {}) if body["type"] == 4 else {})
+            self.originals[token] = original
+            if body["type"] == 5:
+                self._thinking.add(token)
         return _json(
             {
                 "interaction": {
@@ -424,13 +456,33 @@ class FakeDiscord:
         )
 
     async def _followup(self, call: Call, app_id: str, token: str) -> web.Response:
+        if token in self._thinking:  # the first follow-up resolves the deferred answer
+            self._thinking.discard(token)
+            return _json(self._apply(self.originals[token], call))
         channel = self._token_channels.get(token, str(CHANNEL_ID))
-        message = self._message(channel, "", BOT_USER, webhook_id=app_id)
+        flags = (call.json or {}).get("flags") or 0
+        message = self._message(channel, "", BOT_USER, webhook_id=app_id, flags=flags)
         return _json(self._apply(message, call))
 
     async def _edit_webhook(self, call: Call, app_id: str, token: str, mid: str) -> web.Response:
+        if mid == "@original" and token in self.originals:
+            self._thinking.discard(token)
+            return _json(self._apply(self.originals[token], call))
         message = self.messages.get(mid) or self._message(str(CHANNEL_ID), "", BOT_USER)
         return _json(self._apply(message, call))
+
+    async def _delete_webhook(self, call: Call, app_id: str, token: str, mid: str) -> web.Response:
+        message = self.originals.pop(token, None) if mid == "@original" else None
+        message = message or self.messages.get(mid)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        self._thinking.discard(token)
+        self.messages.pop(message["id"], None)
+        message["deleted"] = True
+        return web.Response(status=204)
+
+    def private(self, message: dict[str, Any]) -> bool:
+        return bool((message.get("flags") or 0) & EPHEMERAL)
 
     async def _commands(self, call: Call, app_id: str) -> web.Response:
         commands = [
@@ -460,6 +512,10 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_json({"op": 11})
             elif op == 2:
+                intents = int(message["d"].get("intents") or 0)
+                if intents & MESSAGE_CONTENT_INTENT and not self.message_content_enabled:
+                    await ws.close(code=4014, message=b"Disallowed intent(s).")
+                    break
                 self._sockets.add(ws)
                 await self._ready(ws)
                 self.identifies += 1

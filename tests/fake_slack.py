@@ -1,8 +1,11 @@
-"""A small fake Slack for tests: the Web API, file upload/download and Socket Mode.
+"""A small fake Slack for tests: the Web API, file upload/download, Socket Mode and the
+`response_url` webhooks of slash commands and buttons.
 
 The real slack-sdk / slack-bolt clients talk to it over HTTP on 127.0.0.1 (point
 `AsyncWebClient(base_url=fake.api_base)` at it). Every call is recorded in `calls`, so a test
-asserts what the bot did per API method, as bolt-python's own mock Web API server does.
+asserts what the bot did per API method, as bolt-python's own mock Web API server does. A
+token it doesn't know gets `invalid_auth`, as from Slack; what the bot sends to a
+`response_url` (`fake.respond_url`) is kept in `responses`.
 
 Also here: helpers that send correctly (or incorrectly) signed requests to `/slack/events`.
 """
@@ -71,6 +74,8 @@ class FakeSlack:
     files: dict[str, FakeFile] = field(default_factory=dict)
     downloads: list[dict[str, Any]] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    bot_token: str = BOT_TOKEN  # the bot token it accepts
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     base: str = ""
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -85,6 +90,7 @@ class FakeSlack:
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files-pri/{file_id}/{tail:.*}", self._download)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/respond/{name}", self._respond)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -102,6 +108,14 @@ class FakeSlack:
     @property
     def api_base(self) -> str:
         return f"{self.base}/api/"
+
+    @property
+    def respond_url(self) -> str:
+        """A `response_url` for slash commands and buttons, answered here."""
+        return f"{self.base}/respond/{uuid.uuid4().hex[:8]}"
+
+    def ephemeral(self) -> list[dict[str, Any]]:
+        return [r for r in self.responses if r.get("response_type") == "ephemeral"]
 
     # --- what tests look at ------------------------------------------------------------------
 
@@ -138,7 +152,7 @@ class FakeSlack:
         params = await _params(request)
         token = _bearer(request) or params.get("token")
         self.calls.append(Call(method, params, token))
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        expected = APP_TOKEN if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -205,6 +219,13 @@ class FakeSlack:
 
     async def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.base.replace("http://", "ws://") + "/socket"}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        """What Slack does with a `response_url` post: show it (ephemeral: to the asker only)."""
+        payload = await request.json()
+        payload["url"] = str(request.url)
+        self.responses.append(payload)
+        return web.Response(text="ok")
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -307,7 +328,12 @@ def mention(text: str, channel: str = "C0MUSIC", ts: str = "1699999999.000100", 
     }
 
 
-def slash_form(text: str, channel: str = "C0MUSIC", user: str = "U0ADA") -> str:
+def slash_form(
+    text: str,
+    channel: str = "C0MUSIC",
+    user: str = "U0ADA",
+    response_url: str = "https://hooks.slack.com/commands/fake",
+) -> str:
     return urlencode(
         {
             "token": "legacy-unused",
@@ -316,7 +342,7 @@ def slash_form(text: str, channel: str = "C0MUSIC", user: str = "U0ADA") -> str:
             "user_id": user,
             "command": "/beat",
             "text": text,
-            "response_url": "https://hooks.slack.com/commands/fake",
+            "response_url": response_url,
             "trigger_id": "1.2.3",
             "api_app_id": "A0BEATBOT",
         }
@@ -324,7 +350,12 @@ def slash_form(text: str, channel: str = "C0MUSIC", user: str = "U0ADA") -> str:
 
 
 def button_form(
-    action_id: str, value: str, channel: str, message_ts: str, thread_ts: str | None
+    action_id: str,
+    value: str,
+    channel: str,
+    message_ts: str,
+    thread_ts: str | None,
+    response_url: str = "https://hooks.slack.com/actions/fake",
 ) -> str:
     """A `block_actions` payload as Slack posts it: form field `payload` holding JSON."""
     payload = {
@@ -341,7 +372,7 @@ def button_form(
         },
         "channel": {"id": channel, "name": "music"},
         "message": {"type": "message", "ts": message_ts, "thread_ts": thread_ts, "text": "card"},
-        "response_url": "https://hooks.slack.com/actions/fake",
+        "response_url": response_url,
         "actions": [
             {
                 "type": "button",

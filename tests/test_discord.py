@@ -16,7 +16,7 @@ import pytest
 import soundfile
 from pydantic import SecretStr
 
-from adapters.discord_bot import run_discord
+from adapters.discord.app import run_discord
 from bot.config import Secrets, Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobRecord
@@ -123,6 +123,32 @@ def buttons_of(call: Any) -> list[dict[str, Any]]:
     return [b for row in call.json["components"] for b in row["components"]]
 
 
+def threads(fake: FakeDiscord) -> list[str]:
+    return [c["id"] for c in fake.channels.values() if c["type"] == 11]
+
+
+def bot_posts(fake: FakeDiscord, channel_id: str) -> list[dict[str, Any]]:
+    """Public messages the bot posted in a channel (interaction answers excluded)."""
+    return [
+        m
+        for m in fake.thread_messages(channel_id)
+        if m["author"].get("bot") and not m.get("webhook_id")
+    ]
+
+
+async def queued_jobs(services: Services, count: int) -> list[JobRecord]:
+    prefix = services.settings.queue.key_prefix
+
+    async def found() -> list[JobRecord]:
+        keys = [k async for k in services.redis.scan_iter(match=f"{prefix}:job:*")]
+        return [await services.queue.status(k.decode().rsplit(":", 1)[1]) for k in keys]
+
+    async with asyncio.timeout(20):
+        while len(jobs := await found()) < count:
+            await asyncio.sleep(0.05)
+    return sorted(jobs, key=lambda j: j.created_at)
+
+
 async def test_discord_mention_opens_thread_and_posts_the_beat(
     services: Services, settings: Settings, redis_handle: RedisHandle, fake: FakeDiscord
 ) -> None:
@@ -141,35 +167,45 @@ async def test_discord_mention_opens_thread_and_posts_the_beat(
     assert labels == ["Variation", "Faster", "Slower", "Stems", "Master", "MIDI"]
     assert all(b["custom_id"].startswith("beatbot:") for b in buttons_of(final))
     assert final.json["allowed_mentions"] == {"parse": []}
+    # The status said the length the clip really has: 4 s at 140 BPM is 2 whole bars, 3 s.
+    accepted = next(c for c in edits_of(fake, status) if "On it:" in c.json.get("content", ""))
+    assert "3 s (2 bars)" in accepted.json["content"]
+    assert "3 s" in final.json["content"]  # the result says the same length
 
 
-async def test_discord_progress_edits_are_throttled(
+async def test_discord_progress_shows_the_stages_of_a_short_job(
     services: Services, settings: Settings, redis_handle: RedisHandle, fake: FakeDiscord
 ) -> None:
-    interval = 0.6
+    """A 2 s beat renders in about a second: the edit throttle holds the newest stage and
+    sends it when the interval is up, so the status moves through rendering, not 0 -> 100."""
+    interval = 0.2
     async with running_bot(bot_services(services, fake, edit_interval=interval)):
-        _thread, status = await beat_in_thread(fake, "make a house beat for 6 seconds")
+        _thread, status = await beat_in_thread(fake, "make a house beat for 2 seconds")
         await run_worker(settings, redis_handle)
         await until(lambda: final_edit(fake, status))
     progress = [
-        _
-        for _, name, _ in await services.events.read_since("0", count=1000)
+        data
+        for _, name, data in await services.events.read_since("0", count=1000)
         if name == "generation:progress"
     ]
     edits = [c for c in edits_of(fake, status) if not c.files]
-    bars = [c for c in edits if "%" in c.json.get("content", "")]
-    assert 2 <= len(bars) < len(progress) + 1  # accepted line + throttled progress
-    gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
-    assert all(gap >= interval * 0.9 for gap in gaps), gaps
-    assert any("· Queued" in c.json["content"] for c in bars)
-    assert any(
-        c.json["content"].endswith(("Composing", "Rendering", "Mixing", "Mastering"))
-        or "% · " in c.json["content"]
-        for c in bars[1:]
-    )
+    shown = [c.json["content"].splitlines()[-1] for c in edits if "%" in c.json["content"]]
+    percents = [int(line.split("%")[0].split()[-1]) for line in shown]
+    assert shown[0].endswith("0% · Queued")
+    # Progress within the job, not 0% -> 100%: the first stage at once, then the newest
+    # stage each interval (how many depends on how fast this machine renders).
+    assert len([p for p in percents if 0 < p < 100]) >= 2, shown
+    stages = {str(d["stage"]) for d in progress}
+    assert all(line.split(" · ")[1] in stages for line in shown[1:]), shown
+    assert percents == sorted(percents), shown  # never backwards
+    assert len(shown) - 1 <= len(progress)  # no edit without a stage to show
+    progress_edits = edits[1:]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(progress_edits)]
+    assert all(gap >= interval * 0.9 for gap in gaps), gaps  # one edit per interval at most
+    assert len({line for line in shown}) == len(shown), shown  # no edit repeats the last
 
 
-async def test_discord_slash_beat_is_deferred_then_followed_up(
+async def test_discord_slash_beat_lives_in_a_thread_that_follow_ups_work_in(
     services: Services, settings: Settings, redis_handle: RedisHandle, fake: FakeDiscord
 ) -> None:
     async with running_bot(bot_services(services, fake)):
@@ -179,17 +215,28 @@ async def test_discord_slash_beat_is_deferred_then_followed_up(
         }
         token = await fake.slash("beat", {"genre": "lo-fi", "bpm": 85, "duration": 4})
         callback = await until(lambda: fake.of("POST", rf"/interactions/\d+/{token}/callback"))
-        assert callback[0].json["type"] == 5  # deferred "thinking", within the 3 s
-        followup = await until(lambda: fake.of("POST", rf"/webhooks/\d+/{token}$"))
-        status = next(m["id"] for m in fake.messages.values() if m.get("webhook_id"))
+        thread_id = await until(lambda: threads(fake) and threads(fake)[0])
+        status = await until(lambda: status_message(fake, thread_id))
         await until(
             lambda: any(
                 "On it:" in (c.json or {}).get("content", "") for c in edits_of(fake, status)
             )
         )
+        # "make it faster" in that thread works as after a mention: no mention needed.
+        await fake.say("make it faster", channel_id=thread_id, mention=False)
+        first, second = await queued_jobs(services, 2)
         await run_worker(settings, redis_handle)
         final = await until(lambda: final_edit(fake, status))
-    assert callback[0].at <= followup[0].at
+    assert callback[0].json["type"] == 5 and callback[0].json["data"]["flags"] & 64
+    root = bot_posts(fake, str(CHANNEL_ID))[0]
+    assert root["content"] == f"<@{USER_ID}> asked: make a lo-fi beat at 85 bpm for 4 seconds"
+    create = fake.of("POST", r"/threads$")[0]
+    assert create.path == f"/channels/{CHANNEL_ID}/messages/{root['id']}/threads"
+    pointer = fake.originals[token]  # the private "thinking…" now points at the thread
+    assert fake.private(pointer) and f"<#{thread_id}>" in pointer["content"]
+    assert (first.data["genre"], first.data["bpm"]) == ("lo-fi", 85)
+    assert second.data["genre"] == "lo-fi" and second.data["bpm"] > 85
+    assert first.origin.thread == second.origin.thread == thread_id
     fields = fields_of(final)
     assert fields["Genre"] == "lo-fi" and fields["BPM"] == "85"
     assert any(name.endswith(".mp3") for name, _ in final.files)
@@ -207,34 +254,29 @@ async def test_discord_button_click_posts_a_variation_in_the_same_thread(
     async with running_bot(bot_services(services, fake)):
         token = await fake.click(faster["custom_id"], status, thread_id)
         callback = await until(lambda: fake.of("POST", rf"/interactions/\d+/{token}/callback"))
-        assert callback[0].json["type"] == 6  # deferred update
-        second = await until(
-            lambda: [
-                m["id"]
-                for m in fake.thread_messages(thread_id)
-                if m["id"] != status and m["author"].get("bot")
-            ]
-        )
+        second = await until(lambda: [m["id"] for m in bot_posts(fake, thread_id)[1:]])
         await until(lambda: edits_of(fake, second[0]))
+        await until(lambda: fake.of("DELETE", rf"/webhooks/\d+/{token}/messages/@original"))
         await run_worker(settings, redis_handle)
         final = await until(lambda: final_edit(fake, second[0]))
-        # A follow-up in the thread needs no mention.
-        await fake.say("make it slower", channel_id=thread_id, mention=False)
-        third = await until(
-            lambda: [
-                m
-                for m in fake.thread_messages(thread_id)
-                if m["author"].get("bot") and m["id"] not in (status, second[0])
-            ]
-        )
-        await until(
-            lambda: any(
-                "On it:" in (c.json or {}).get("content", "")
-                for c in edits_of(fake, third[0]["id"])
-            )
-        )
+    assert callback[0].json["type"] == 5 and callback[0].json["data"]["flags"] & 64
     assert float(fields_of(final)["BPM"]) > float(fields_of(first)["BPM"])
     assert fields_of(final)["Genre"] == "boom bap"
+    assert token not in fake.originals  # nothing private to say: the placeholder went away
+
+
+async def test_discord_chatter_in_a_thread_is_left_alone(
+    services: Services, fake: FakeDiscord
+) -> None:
+    async with running_bot(bot_services(services, fake)):
+        thread_id, _status = await beat_in_thread(fake, "make a drill beat for 4 seconds")
+        await fake.say("this one slaps 🔥", channel_id=thread_id, mention=False)
+        await fake.say("lol nice one", channel_id=thread_id, mention=False)
+        await fake.say("stems", channel_id=thread_id, mention=False)  # a request: answered
+        answer = await until(lambda: bot_posts(fake, thread_id)[1:])
+        await asyncio.sleep(0.5)  # anything said to the chatter would be here by now
+    assert len(bot_posts(fake, thread_id)) == 2, [m["content"] for m in bot_posts(fake, thread_id)]
+    assert "still cooking" in answer[0]["content"]
 
 
 async def test_discord_attachment_is_mastered(
@@ -247,9 +289,7 @@ async def test_discord_attachment_is_mastered(
     song = song_wav(seconds=3.0)
     async with running_bot(bot_services(services, fake)):
         await fake.say("master this for club", attachments=[("song.wav", song, "audio/wav")])
-        thread_id = await until(
-            lambda: next((c["id"] for c in fake.channels.values() if c["type"] == 11), None)
-        )
+        thread_id = await until(lambda: threads(fake) and threads(fake)[0])
         status = await until(lambda: status_message(fake, thread_id))
         await until(
             lambda: any(
@@ -264,24 +304,48 @@ async def test_discord_attachment_is_mastered(
     assert abs(float(fields_of(final)["Loudness"].split()[0]) - (-8.0)) <= 0.5
 
 
-async def test_discord_bad_input_gets_a_friendly_sentence(
+async def test_discord_a_mention_that_is_an_error_answers_in_place(
     services: Services, fake: FakeDiscord
 ) -> None:
     async with running_bot(bot_services(services, fake)):
-        await fake.say("make a trap beat at 999 bpm @everyone")
-        thread_id = await until(
-            lambda: next((c["id"] for c in fake.channels.values() if c["type"] == 11), None)
-        )
-        status = await until(lambda: status_message(fake, thread_id))
-        edit = await until(lambda: [c for c in edits_of(fake, status) if "⚠" in c.json["content"]])
-        await fake.say("stems", channel_id=thread_id, mention=False)  # nothing made yet
-        await until(lambda: len([c for c in fake.calls if "⚠" in str(c.json)]) >= 2)
-    text = edit[0].json["content"]
-    assert "40-240 BPM" in text and "Traceback" not in text
-    assert "@everyone" not in fake.channels[thread_id]["name"]  # echoed prompt can't ping
+        asked = await fake.say("make a trap beat at 999 bpm @everyone")
+        reply = await until(lambda: bot_posts(fake, str(CHANNEL_ID)))
+        await fake.say("help")
+        help_ = await until(lambda: bot_posts(fake, str(CHANNEL_ID))[1:])
+    text = reply[0]["content"]
+    assert text.startswith("⚠️") and "40-240 BPM" in text and "Traceback" not in text
+    post = fake.of("POST", rf"/channels/{CHANNEL_ID}/messages$")[0]
+    assert str(post.json["message_reference"]["message_id"]) == asked["id"]  # a reply to it
+    assert threads(fake) == [] and fake.of("POST", r"/threads$") == []  # no thread for it
+    assert "**I make beats from a sentence.**" in help_[0]["content"]  # markdown, in place
     sent = [c for c in fake.calls if c.method in ("POST", "PATCH") and c.json]
     assert all(c.json.get("allowed_mentions") == {"parse": []} for c in sent if "content" in c.json)
     assert not any("Traceback" in str(c.json) for c in sent)
+
+
+async def test_discord_slash_help_errors_and_settings_are_private(
+    services: Services, fake: FakeDiscord
+) -> None:
+    async with running_bot(bot_services(services, fake)):
+        tokens = {
+            "help": await fake.slash("help"),
+            "genres": await fake.slash("genres"),
+            "error": await fake.slash("beat", {"genre": "trap", "bpm": 200, "duration": 900.0}),
+            "settings": await fake.slash("settings", {"duration": 5.0, "quality": "club"}),
+            "history": await fake.slash("history"),
+        }
+        answers = {
+            name: await until(lambda t=token: fake.originals.get(t, {}).get("content"))
+            for name, token in tokens.items()
+        }
+    for name, token in tokens.items():
+        assert fake.private(fake.originals[token]), name  # ephemeral: the asker only
+    assert "**I make beats from a sentence.**" in answers["help"]
+    assert "**trap**" in answers["genres"] and "**drum and bass**" in answers["genres"]
+    assert answers["error"].startswith("⚠️") and "900 s is too long" in answers["error"]
+    assert "duration 5" in answers["settings"] and "quality club" in answers["settings"]
+    assert "No beats yet" in answers["history"]
+    assert bot_posts(fake, str(CHANNEL_ID)) == [] and threads(fake) == []  # nothing public
 
 
 async def test_discord_survives_a_429_on_the_final_edit(
@@ -315,18 +379,24 @@ async def test_discord_restart_mid_job_posts_the_clip_once(
     assert final.path == f"/channels/{thread_id}/messages/{status}"
 
 
-async def test_discord_attachment_over_the_limit_becomes_a_link(
+async def test_discord_audio_over_the_limit_attaches_the_mp3_preview_and_links_the_rest(
     services: Services, settings: Settings, redis_handle: RedisHandle, fake: FakeDiscord
 ) -> None:
-    async with running_bot(bot_services(services, fake, upload_limit_mb=0.05)):
+    limit_mb = 0.4  # a 4 s WAV (about 0.7 MiB) doesn't fit; its MP3 preview does
+    async with running_bot(bot_services(services, fake, upload_limit_mb=limit_mb)):
+        token = await fake.slash("settings", {"format": "wav"})
+        await until(lambda: fake.originals.get(token, {}).get("content"))
         _thread, status = await beat_in_thread(fake, "make a jazz beat for 4 seconds")
         await run_worker(settings, redis_handle)
         final = await until(lambda: final_edit(fake, status))
     names = [name for name, _ in final.files]
-    assert not any(name.endswith(".mp3") for name in names)
-    assert any(name.endswith(".png") for name in names)
-    assert settings.storage.public_url in final.json["content"]
-    assert sum(len(data) for _, data in final.files) <= 0.05 * 2**20
+    assert not any(name.endswith(".wav") for name in names)
+    assert "preview.mp3" in names and any(name.endswith(".png") for name in names)
+    preview = next(data for name, data in final.files if name == "preview.mp3")
+    assert abs(audio_seconds(preview) - 3.9) < 0.3  # the whole clip plays inline
+    content = final.json["content"]
+    assert settings.storage.public_url in content and "beat.wav" in content  # the rest: a link
+    assert sum(len(data) for _, data in final.files) <= limit_mb * 2**20
 
 
 async def test_discord_replies_in_channel_when_threads_are_not_allowed(
@@ -334,53 +404,97 @@ async def test_discord_replies_in_channel_when_threads_are_not_allowed(
 ) -> None:
     fake.threads_allowed = False
     async with running_bot(bot_services(services, fake)):
-        asked = await fake.say("help")
-        reply = await until(
-            lambda: [m for m in fake.thread_messages(str(CHANNEL_ID)) if m["author"].get("bot")]
-        )
+        asked = await fake.say("make a lo-fi beat for 4 seconds")
+        reply = await until(lambda: bot_posts(fake, str(CHANNEL_ID)))
         await until(lambda: edits_of(fake, reply[0]["id"]))
     post = fake.of("POST", rf"/channels/{CHANNEL_ID}/messages$")[0]
     assert str(post.json["message_reference"]["message_id"]) == asked["id"]
-
-
-async def test_discord_slash_genres_and_settings(services: Services, fake: FakeDiscord) -> None:
-    async with running_bot(bot_services(services, fake)):
-        token = await fake.slash("settings", {"duration": 5.0, "quality": "club"})
-        saved = await until(lambda: fake.of("POST", rf"/webhooks/\d+/{token}$"))
-        token = await fake.slash("genres")
-        status = await until(
-            lambda: next(
-                (
-                    m["id"]
-                    for m in fake.messages.values()
-                    if m.get("webhook_id") and m["content"] != saved[0].json["content"]
-                ),
-                None,
-            )
-        )
-        listing = await until(lambda: edits_of(fake, status))
-    assert "duration 5" in saved[0].json["content"] and "quality club" in saved[0].json["content"]
-    assert saved[0].json["flags"] & 64  # only the person who asked sees their settings
-    assert "trap" in listing[0].json["content"] and "drum and bass" in listing[0].json["content"]
+    assert "On it:" in fake.messages[reply[0]["id"]]["content"]
 
 
 async def test_discord_settings_shape_the_next_beat(services: Services, fake: FakeDiscord) -> None:
     async with running_bot(bot_services(services, fake)):
         token = await fake.slash("settings", {"duration": 6.0, "quality": "club", "format": "wav"})
-        await until(lambda: fake.of("POST", rf"/webhooks/\d+/{token}$"))
+        await until(lambda: fake.originals.get(token, {}).get("content"))
         await fake.slash("beat", {"genre": "house"})
-        prefix = services.settings.queue.key_prefix
-
-        async def queued() -> list[JobRecord]:
-            found = [k async for k in services.redis.scan_iter(match=f"{prefix}:job:*")]
-            return [await services.queue.status(k.decode().rsplit(":", 1)[1]) for k in found]
-
-        jobs: list[JobRecord] = []
-        for _ in range(100):
-            if jobs := await queued():
-                break
-            await asyncio.sleep(0.1)
-    assert len(jobs) == 1, jobs
-    data = jobs[0].data
+        (job,) = await queued_jobs(services, 1)
+    data = job.data
     assert (data["genre"], data["format"], data["quality"]) == ("house", "wav", "club")
     assert data["duration"] == 6 and data["target_lufs"] == -8
+
+
+# --- misconfiguration is loud -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("break_it", "needle"),
+    [
+        (lambda fake: setattr(fake, "token", "someone-elses-token"), "DISCORD_TOKEN"),
+        (lambda fake: setattr(fake, "message_content_enabled", False), "Message Content"),
+    ],
+    ids=["401-on-login", "4014-intent-off"],
+)
+async def test_discord_misconfiguration_is_one_sentence_in_healthz_and_doctor(
+    services: Services,
+    redis_handle: RedisHandle,
+    fake: FakeDiscord,
+    capsys: pytest.CaptureFixture[str],
+    break_it: Callable[[FakeDiscord], None],
+    needle: str,
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from adapters.cli.info import adapter_failures, check_chat
+    from adapters.cli.service import _chat_task
+    from adapters.daw_server import create_app
+
+    break_it(fake)
+    bot = bot_services(services, fake)
+    task = _chat_task("Discord", run_discord(bot, asyncio.Event()))
+    await asyncio.wait_for(task, 20)  # it stops on its own, without taking serve down
+    printed = capsys.readouterr().err.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("Discord stopped: ")
+    assert needle in printed[0] and "restart" in printed[0]
+    assert "Traceback" not in printed[0]
+    async with TestClient(TestServer(create_app(bot, "t"))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    assert response.status == 200 and body["ok"] and body["redis"] == "ok"  # the rest serves
+    assert body["discord"]["ok"] is False and body["discord"]["state"] == "failed"
+    assert printed[0].removeprefix("Discord stopped: ") == body["discord"]["error"]
+    failures = adapter_failures(redis_handle, services.settings.queue.key_prefix)
+    check = {c.name: c for c in check_chat(bot.secrets, None, failures)}["discord"]
+    assert check.status == "missing" and needle in check.detail
+
+
+async def test_discord_healthz_says_ok_once_connected(
+    services: Services, fake: FakeDiscord
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from adapters.daw_server import create_app
+
+    bot = bot_services(services, fake)
+    async with running_bot(bot), TestClient(TestServer(create_app(bot, "t"))) as client:
+        body = await (await client.get("/healthz")).json()
+    assert body["discord"]["ok"] is True and body["discord"]["state"] == "ready"
+    assert "slack" not in body  # not configured: not reported
+
+
+async def test_serve_warns_when_chat_links_point_at_loopback(
+    services: Services, fake: FakeDiscord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aiohttp import web
+
+    from adapters.cli.service import _start_chat_adapters
+
+    bot = bot_services(services, fake)
+    assert bot.settings.storage.public_url.startswith("http://127.0.0.1")
+    stop = asyncio.Event()
+    tasks = _start_chat_adapters(bot, web.Application(), stop)
+    await fake.wait_ready()
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    warning = [line for line in capsys.readouterr().err.splitlines() if "Warning" in line]
+    assert len(warning) == 1 and "links posted in Discord point at http://127.0.0.1" in warning[0]
+    assert "BEATBOT_STORAGE__PUBLIC_URL" in warning[0]

@@ -199,6 +199,10 @@ def nasties() -> list[Case]:
         found.append(("GET", f"/api/history?limit={query}", dict(AUTH), b""))
     for since in ("x", "-1", "1-2-3", "%00", "9" * 40 + "-0", "1-" + "9" * 40, "$$", "0-0x"):
         found.append(("GET", f"/ws?since={since}", dict(AUTH), b""))
+    for job in ("x", "%2e%2e", "%00", "f" * 70, "ABC", "0", "beat", "jobs"):
+        found.append(("DELETE", f"/api/generate/{job}", dict(AUTH), b""))
+        found.append(("POST", f"/api/generate/{job}/cancel", dict(AUTH), b"{}"))
+    found.append(("GET", "/api/generate/jobs", {**AUTH, "x-user-id": "a b"}, b""))
     for header in ("", " ", "a" * 65, "a b", "..", "x/y", "é" * 10):
         found.append(("POST", "/api/generate/beat", {**AUTH, "x-user-id": header}, b"{}"))
     return found

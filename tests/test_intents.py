@@ -294,7 +294,7 @@ def test_every_example_prompt_parses_into_a_beat() -> None:
 
 
 def test_help_shows_what_to_type() -> None:
-    text = replies.help_text()
+    text = replies.help_text().plain()
     for phrase in ("dark trap beat at 140", "make it faster", "stems", "master it for club",
                    "mix these", "genres", "status", "cancel"):  # fmt: skip
         assert phrase in text
@@ -303,10 +303,10 @@ def test_help_shows_what_to_type() -> None:
 
 
 def test_genres_text_is_the_table() -> None:
-    text = replies.genres_text()
+    text = replies.genres_text().plain()
     for genre in GENRES:
         low, high = genre.bpm_range
-        assert f"**{genre.name}** {low}-{high} BPM (default {genre.default_bpm})" in text
+        assert f"• {genre.name} {low}-{high} BPM (default {genre.default_bpm})" in text
         assert ", ".join(genre.mood_options) in text
 
 

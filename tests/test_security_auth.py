@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from adapters.daw_server import create_app
-from adapters.slack_bot import SlackAdapter
+from adapters.slack.app import SlackAdapter
 from bot.config import Secrets
 from bot.services import Services
 from tests.fake_slack import (

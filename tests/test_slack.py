@@ -25,7 +25,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from adapters.slack_bot import GROUP, SlackAdapter, slack_enabled
+from adapters.slack.app import SlackAdapter, slack_enabled
+from adapters.slack.flow import GROUP
+from bot import prefs
 from bot.config import Secrets, Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobType, Origin
@@ -46,6 +48,7 @@ from tests.workers import run_worker
 
 CHANNEL = "C0MUSIC"
 TS = "1699999999.000100"
+TS2 = "1699999999.000150"
 BEAT = "make a dark trap beat at 140 for 8 seconds"
 
 
@@ -185,18 +188,24 @@ async def test_slack_progress_updates_are_throttled(services: Services, fake: Fa
                 },
             )
 
-        for percent in (10, 20, 30, 40, 50):  # a burst: one edit, not five
+        for percent in (10, 20, 30, 40, 50):  # a burst: the first now, the newest later
             await progress(percent)
         await fake.wait_for(lambda: "Mixing" in status_text(fake, status_ts), what="first edit")
         await asyncio.sleep(0.3)
         burst = _progress_edits(fake, status_ts)
-        await asyncio.sleep(0.4)  # past the interval: the next one goes out
-        await progress(60)
+        await asyncio.sleep(0.4)  # past the interval: the held 50% has gone out
+        await progress(60)  # too soon after it: held, then sent
         await fake.wait_for(lambda: "60%" in status_text(fake, status_ts), what="60% edit")
 
     assert [c.params["text"].splitlines()[-1] for c in burst] == ["▰▱▱▱▱▱▱▱▱▱ 10% · Mixing"]
     edits = _progress_edits(fake, status_ts)
-    assert len(edits) == 2 and edits[1].params["text"].startswith("On it")
+    lines = [c.params["text"].splitlines()[-1] for c in edits]
+    assert lines == [
+        "▰▱▱▱▱▱▱▱▱▱ 10% · Mixing",
+        "▰▰▰▰▰▱▱▱▱▱ 50% · Mixing",  # the newest of the burst, held for the interval
+        "▰▰▰▰▰▰▱▱▱▱ 60% · Mixing",
+    ]
+    assert all(c.params["text"].startswith("On it") for c in edits)
     assert edits[1].params["ts"] == status_ts and len(thread_posts(fake, TS)) == 1
 
 
@@ -241,7 +250,12 @@ async def test_slack_finished_beat_is_uploaded_to_the_thread_with_card_and_butto
         assert expected in fields
     ids = [b["action_id"] for b in actions["elements"]]
     assert len(ids) == len(set(ids)) == 6 and "beatbot:variation" in ids
-    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+    (upload,) = fake.calls_to("files.completeUploadExternal")
+    # The result's sentence is said once, on the card: not in the status or the upload.
+    sentence = card["text"]
+    assert sentence.startswith("Here's your dark trap beat")
+    assert sentence not in status_text(fake, status_ts) and not upload.params.get("initial_comment")
+    assert "9 s (5 bars)" in status_text(fake, status_ts)  # the length it really has (whole bars)
 
 
 def _card(fake: FakeSlack, thread: str) -> dict[str, Any] | None:
@@ -260,7 +274,9 @@ async def test_slack_button_press_makes_a_variation_of_that_beat(
             b for b in card["blocks"][1]["elements"] if b["action_id"] == "beatbot:variation"
         )
         card_ts = next(ts for (_, ts), m in fake.messages.items() if m.get("blocks"))
-        form = button_form(button["action_id"], button["value"], CHANNEL, card_ts, TS)
+        form = button_form(
+            button["action_id"], button["value"], CHANNEL, card_ts, TS, fake.respond_url
+        )
         status, _ = await post_signed(bot.client, form)
         assert status == 200
         await bot.adapter.drain()
@@ -273,6 +289,7 @@ async def test_slack_button_press_makes_a_variation_of_that_beat(
     assert second.data["seed"] != first.data["seed"]
     assert second.origin.thread == TS  # its progress and result go to the same thread
     assert "On it" in status_text(fake, second.origin.message_id)
+    assert fake.responses == []  # nothing private to say
 
 
 async def _job_ids(services: Services) -> list[str]:
@@ -285,7 +302,8 @@ async def _job_ids(services: Services) -> list[str]:
 
 async def test_slack_slash_command_starts_a_thread(services: Services, fake: FakeSlack) -> None:
     async with running_bot(slack_services(services, fake)) as bot:
-        status, body = await post_signed(bot.client, slash_form("lofi beat 80 bpm @here"))
+        form = slash_form("lofi beat 80 bpm @here", response_url=fake.respond_url)
+        status, body = await post_signed(bot.client, form)
         assert status == 200 and body == ""
         await bot.adapter.drain()
 
@@ -296,6 +314,9 @@ async def test_slack_slash_command_starts_a_thread(services: Services, fake: Fak
     status_ts = _status_ts(fake, root_ts)
     assert "lo-fi" in status_text(fake, status_ts) and "80" in status_text(fake, status_ts)
     assert await total_jobs(services) == 1
+    job = await services.jobs.get(await _only_job(services))
+    assert job is not None and job.origin.thread == root_ts  # follow-ups there find it
+    assert fake.responses == []
 
 
 async def test_slack_audio_share_in_thread_is_mastered_and_uploaded(
@@ -307,16 +328,9 @@ async def test_slack_audio_share_in_thread_is_mastered_and_uploaded(
 ) -> None:
     shared = fake.add_file("my song.wav", tone_wav(), "audio/wav")
     async with running_bot(slack_services(services, fake)) as bot:
-        await mention_and_wait(bot, fake, "help")  # BeatBot now answers in this thread
         share = {
-            "type": "message",
-            "subtype": "file_share",
-            "channel": CHANNEL,
-            "channel_type": "channel",
-            "user": "U0ADA",
-            "text": "master this for club",
-            "ts": "1699999999.000200",
-            "thread_ts": TS,
+            **mention("master this for club", ts="1699999999.000200"),
+            "thread_ts": TS,  # in a thread people are already talking in
             "files": [{"id": shared.id}],  # only the id: the bot asks files.info
         }
         status, _ = await post_signed(bot.client, event_payload(share))
@@ -454,11 +468,11 @@ async def test_slack_dm_answers_at_top_level_and_errors_are_friendly(
         assert (await post_signed(bot.client, event_payload(dm)))[0] == 200
         await bot.adapter.drain()
 
-    (post,) = fake.calls_to("chat.postMessage")
+    (post,) = fake.calls_to("chat.postMessage")  # the answer itself, in place
     assert post.params["channel"] == "D0ADA" and post.params.get("thread_ts") is None
-    (update,) = fake.calls_to("chat.update")
-    assert update.params["text"].startswith("⚠️") and "BPM" in update.params["text"]
-    assert "Traceback" not in update.params["text"]
+    assert post.params["text"].startswith("⚠️") and "BPM" in post.params["text"]
+    assert "Traceback" not in post.params["text"]
+    assert fake.calls_to("chat.update") == []
     assert await total_jobs(services) == 0
 
 
@@ -482,8 +496,8 @@ async def test_slack_socket_mode_receives_events_and_acks(
         stop.set()
         await asyncio.wait_for(runner, 15)  # returns cleanly once stop is set
 
-    (opened,) = fake.calls_to("apps.connections.open")
-    assert opened.token == APP_TOKEN
+    opened = fake.calls_to("apps.connections.open")  # the token check, then the connection
+    assert len(opened) == 2 and all(c.token == APP_TOKEN for c in opened)
     assert "On it" in status_text(fake, _status_ts(fake, TS))
     assert await total_jobs(services) == 1
     job = await services.jobs.get(await _only_job(services))
@@ -513,7 +527,82 @@ async def test_slack_failed_job_says_why_in_the_thread(
 
     failure = thread_posts(fake, TS)[1]["text"]
     assert failure.startswith("❌") and "notes.mp3" in failure and "Traceback" not in failure
-    assert status_text(fake, status_ts).endswith(failure)  # the status message says it too
+    status = status_text(fake, status_ts)
+    assert status.endswith("❌ Failed") and failure not in status  # the sentence once, below
     assert fake.shared_files() == []
     for secret in (BOT_TOKEN, SIGNING_SECRET):
         assert secret not in caplog.text
+
+
+async def test_slack_a_mention_that_is_not_a_job_answers_in_place(
+    services: Services, fake: FakeSlack
+) -> None:
+    async with running_bot(slack_services(services, fake)) as bot:
+        await post_signed(bot.client, event_payload(mention("help")))
+        await post_signed(bot.client, event_payload(mention("make a trap beat at 999 bpm", ts=TS2)))
+        await bot.adapter.drain()
+
+    help_, error = (c.params for c in fake.calls_to("chat.postMessage"))
+    assert help_.get("thread_ts") is None and error.get("thread_ts") is None  # no thread
+    assert help_["text"].startswith("*I make beats from a sentence.*")  # mrkdwn, not **
+    assert "**" not in help_["text"] and "\n• “dark trap beat at 140”" in help_["text"]
+    assert error["text"].startswith("⚠️") and "40-240 BPM" in error["text"]
+    assert fake.calls_to("chat.update") == [] and await total_jobs(services) == 0
+
+
+async def test_slack_slash_help_errors_history_and_settings_are_private(
+    services: Services, fake: FakeSlack
+) -> None:
+    async with running_bot(slack_services(services, fake)) as bot:
+        for text in ("", "genres", "trap at 999 bpm", "history", "settings wav club duration 30"):
+            form = slash_form(text, response_url=fake.respond_url)
+            assert (await post_signed(bot.client, form))[0] == 200
+        await bot.adapter.drain()
+        saved = await prefs.load(services, "slack", "U0ADA")
+
+    help_, genres, error, history, settings = (r["text"] for r in fake.responses)
+    assert len(fake.ephemeral()) == 5  # every one to the asker only
+    assert help_.startswith("*I make beats from a sentence.*") and "**" not in help_
+    assert "*r&amp;b*" in genres and "**" not in genres
+    assert error.startswith("⚠️") and "40-240 BPM" in error
+    assert history.startswith("*Your last beats:*") or "No beats yet" in history
+    assert settings == "Your defaults: duration 30, quality club, format wav."
+    assert saved == {"duration": "30", "quality": "club", "format": "wav"}
+    assert fake.calls_to("chat.postMessage") == [] and await total_jobs(services) == 0
+
+
+@pytest.mark.parametrize("which", ["bot", "app"])
+async def test_slack_invalid_auth_is_one_sentence_in_healthz_and_doctor(
+    services: Services,
+    redis_handle: RedisHandle,
+    fake: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+    which: str,
+) -> None:
+    from adapters.cli.info import adapter_failures, check_chat
+    from adapters.cli.service import _chat_task
+    from adapters.daw_server import create_app
+
+    slack = slack_services(services, fake, socket=True)
+    if which == "bot":
+        fake.bot_token = "xoxb-someone-else"
+    else:
+        slack = dataclasses.replace(
+            slack,
+            secrets=dataclasses.replace(slack.secrets, slack_app_token=SecretStr("xapp-wrong")),
+        )
+    adapter = SlackAdapter(slack, consumer_name="slack-test")
+    await asyncio.wait_for(_chat_task("Slack", adapter.run(asyncio.Event())), 20)
+    printed = capsys.readouterr().err.strip().splitlines()
+    token = "SLACK_BOT_TOKEN" if which == "bot" else "SLACK_APP_TOKEN"
+    assert len(printed) == 1 and printed[0].startswith(f"Slack stopped: Slack refused {token}")
+    assert "invalid_auth" in printed[0] and "restart" in printed[0]
+    async with TestClient(TestServer(create_app(slack, "t"))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    assert response.status == 200 and body["ok"]
+    assert body["slack"]["ok"] is False
+    assert body["slack"]["error"] == printed[0].removeprefix("Slack stopped: ")
+    failures = adapter_failures(redis_handle, services.settings.queue.key_prefix)
+    check = {c.name: c for c in check_chat(slack.secrets, None, failures)}["slack"]
+    assert check.status == "missing" and token in check.detail

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.cli.common import with_settings
-from bot import keys
+from bot import health, keys
 from bot.config import Secrets, Settings
 from bot.connections import RedisHandle, as_text, connect
 from bot.errors import UserError
@@ -82,6 +82,21 @@ def check_data_dir(settings: Settings) -> Check:
             "pick another with --data-dir or BEATBOT_STORAGE__DATA_DIR",
         )
     return Check("data dir", "ok", str(path))
+
+
+def check_disk(settings: Settings) -> Check:
+    """Clips and uploads against `storage.max_gb` (the worker prunes to it, oldest first)."""
+    from bot.disk import budget_bytes, usage
+
+    used = usage(settings.data_dir, budget_bytes(settings))
+    if used.over:
+        return Check(
+            "disk",
+            "missing",
+            f"{used.describe()} (over storage.max_gb)",
+            "start a worker (it removes the oldest clips first) or raise storage.max_gb",
+        )
+    return Check("disk", "ok", used.describe())
 
 
 def check_ffmpeg() -> Check:
@@ -248,15 +263,37 @@ def _reading(readers: dict[str, Reader] | None, group: str) -> str:
     return "; event stream: " + ", ".join(parts)
 
 
-def check_chat(secrets: Secrets, readers: dict[str, tuple[str, int]] | None = None) -> list[Check]:
+def adapter_failures(handle: RedisHandle, prefix: str) -> dict[str, str]:
+    """Chat adapter -> why it stopped at its last start (a refused token, a missing intent)."""
+    client = handle.sync_client(socket_timeout=3, socket_connect_timeout=3)
+    try:
+        found = {p: health.read_sync(client, prefix, p) for p in health.PLATFORMS}
+    except redis.RedisError:
+        return {}
+    finally:
+        client.close()
+    return {p: h.error for p, h in found.items() if h is not None and not h.ok}
+
+
+def check_chat(
+    secrets: Secrets,
+    readers: dict[str, tuple[str, int]] | None = None,
+    failures: dict[str, str] | None = None,
+) -> list[Check]:
     """Which chat adapters are configured; with `readers` (from `adapter_readers`), whether
-    a running BeatBot has them reading the event stream."""
+    a running BeatBot has them reading the event stream; with `failures`, which one could not
+    start, and the fix."""
     checks = []
-    if secrets.discord_token:
+    failures = failures or {}
+    if secrets.discord_token and failures.get("discord"):
+        checks.append(Check("discord", "missing", failures["discord"]))
+    elif secrets.discord_token:
         checks.append(Check("discord", "ok", "DISCORD_TOKEN is set" + _reading(readers, "discord")))
     else:
         checks.append(Check("discord", "off", "not configured", "set DISCORD_TOKEN to enable"))
-    if secrets.slack_bot_token and (secrets.slack_signing_secret or secrets.slack_app_token):
+    if secrets.slack_bot_token and failures.get("slack"):
+        checks.append(Check("slack", "missing", failures["slack"]))
+    elif secrets.slack_bot_token and (secrets.slack_signing_secret or secrets.slack_app_token):
         mode = "Socket Mode" if secrets.slack_app_token else "HTTP events"
         detail = f"SLACK_BOT_TOKEN is set ({mode})" + _reading(readers, "slack")
         checks.append(Check("slack", "ok", detail))
@@ -289,6 +326,8 @@ def check_chat(secrets: Secrets, readers: dict[str, tuple[str, int]] | None = No
 def run_checks(settings: Settings, secrets: Secrets) -> list[Check]:
     checks = [check_data_dir(settings), check_ffmpeg()]
     data_dir_ok = checks[0].status == "ok"
+    if data_dir_ok:
+        checks.insert(1, check_disk(settings))
     handle: RedisHandle | None = None
     if data_dir_ok or secrets.redis_url:
         redis_check, handle = check_redis(settings, secrets)
@@ -301,7 +340,8 @@ def run_checks(settings: Settings, secrets: Secrets) -> list[Check]:
         checks.extend(live)
     else:
         checks.append(Check("workers", "missing", "skipped: Redis is not reachable"))
-    checks.extend(check_chat(secrets, readers))
+    failures = adapter_failures(handle, settings.queue.key_prefix) if handle else {}
+    checks.extend(check_chat(secrets, readers, failures))
     return checks
 
 

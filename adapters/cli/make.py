@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adapters.cli.audio_args import check_output, check_output_folder
 from adapters.cli.common import with_settings
 from bot.config import Settings
 from bot.errors import InvalidRequest
@@ -31,21 +32,21 @@ QUALITIES = ("streaming", "cd", "club")
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where to write the beat: .wav, .flac or .mp3.",
 )
 @click.option("--seed", type=int, default=None, help="Same prompt + seed = the same beat.")
 @click.option(
     "--stems",
     "stems_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Also write the mixed stems (WAV) into this folder.",
 )
 @click.option(
     "--midi",
     "midi_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Also write the notes as a MIDI file.",
 )
@@ -79,7 +80,7 @@ QUALITIES = ("streaming", "cd", "club")
 @click.option(
     "--waveform",
     "waveform_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Also draw the waveform as a PNG.",
 )
@@ -104,6 +105,20 @@ def make(
     settings: Settings,
 ) -> None:
     """Make a beat from a sentence, e.g. beatbot make "dark trap beat at 140" -o beat.mp3"""
+    # Every output is checked before anything is imported or rendered.
+    check_output(output, "output")
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise InvalidRequest(
+            f"I can write .wav, .flac or .mp3, not {output.name!r}; change the -o file name."
+        )
+    if stems_dir is not None:
+        check_output_folder(stems_dir, "stems folder")
+    if midi_path is not None:
+        check_output(midi_path, "MIDI file")
+    if waveform_path is not None:
+        check_output(waveform_path, "waveform picture", ("png",))
+
     # Imported here so `beatbot --help` doesn't pay for numpy/scipy.
     from bot.allocator import keep_freed_memory
     from bot.intents import parse
@@ -111,11 +126,6 @@ def make(
     from engine.ffmpeg import require_ffmpeg
     from engine.pipeline import make_beat
 
-    fmt = output.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise InvalidRequest(
-            f"I can write .wav, .flac or .mp3, not {output.name!r}; change the -o file name."
-        )
     if fmt == "mp3":
         require_ffmpeg()  # say so now, not after rendering the whole beat
     if not 1 <= takes <= 20:

@@ -18,7 +18,7 @@ from engine.waveform import waveform_png
 @click.command("master")
 @click.argument("source", metavar="IN", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    "-o", "--output", required=True, type=click.Path(path_type=Path),
     help="Mastered file: .wav, .flac or .mp3.",
 )  # fmt: skip
 @click.option(
@@ -35,11 +35,11 @@ from engine.waveform import waveform_png
     help="How far to move toward the reference (0..1).",
 )  # fmt: skip
 @click.option(
-    "--preview", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--preview", type=click.Path(path_type=Path), default=None,
     help="Also write a loudness-matched before/after clip for A/B listening.",
 )  # fmt: skip
 @click.option(
-    "--waveform", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--waveform", type=click.Path(path_type=Path), default=None,
     help="Also draw the master's waveform as a PNG.",
 )  # fmt: skip
 @with_settings

@@ -20,7 +20,7 @@ from engine.mix import PROFILES, auto_mix
     "sources", metavar="IN1 IN2 ...", nargs=-1, type=click.Path(path_type=Path, dir_okay=False)
 )
 @click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    "-o", "--output", required=True, type=click.Path(path_type=Path),
     help="The mix: .wav, .flac or .mp3.",
 )  # fmt: skip
 @click.option(

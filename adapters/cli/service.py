@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from typing import IO, Any
 
 import click
@@ -18,6 +19,7 @@ from prometheus_client import start_http_server
 from adapters.cli.common import ensure_data_dir, with_settings
 from bot.config import Secrets, Settings
 from bot.connections import connect
+from bot.errors import ConfigError
 from bot.services import Services
 from bot.tasks import JOB_LOG_FIELDS, JobLogFilter
 from bot.worker import build_worker
@@ -193,24 +195,45 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
 def _start_chat_adapters(
     services: Services, app: web.Application, stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:
-    """Discord and Slack run only when their tokens are set."""
+    """Discord and Slack run only when their tokens are set; one that can't start says why
+    and the rest keeps running."""
+    from adapters.chat_common import loopback_links_warning
+
     tasks = []
     if services.secrets.discord_token is not None:
-        from adapters.discord_bot import run_discord
+        from adapters.discord.app import run_discord
 
-        tasks.append(asyncio.create_task(run_discord(services, stop), name="discord"))
+        tasks.append(_chat_task("Discord", run_discord(services, stop)))
         click.echo("Discord: starting")
     if services.secrets.slack_bot_token is not None:
-        from adapters.slack_bot import SlackAdapter, slack_enabled
+        from adapters.slack.app import SlackAdapter, slack_enabled
 
-        if not slack_enabled(services.secrets):
+        if slack_enabled(services.secrets):
+            slack = SlackAdapter(services)
+            slack.add_routes(app)
+            tasks.append(_chat_task("Slack", slack.run(stop)))
+            click.echo("Slack: starting")
+        else:
             click.echo(
                 "Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor "
                 "SLACK_APP_TOKEN; not starting it."
             )
-            return tasks
-        slack = SlackAdapter(services)
-        slack.add_routes(app)
-        tasks.append(asyncio.create_task(slack.run(stop), name="slack"))
-        click.echo("Slack: starting")
+    warning = loopback_links_warning(
+        services.settings.storage.public_url, [t.get_name() for t in tasks]
+    )
+    if warning:
+        click.echo(warning, err=True)
     return tasks
+
+
+def _chat_task(name: str, running: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    async def guarded() -> None:
+        try:
+            await running
+        except ConfigError as exc:  # a wrong token or a missing intent: the fix, in a sentence
+            click.echo(f"{name} stopped: {exc}", err=True)
+        except Exception:
+            log.exception("%s stopped", name)
+            click.echo(f"{name} stopped: see the log above; the rest keeps running.", err=True)
+
+    return asyncio.create_task(guarded(), name=name)

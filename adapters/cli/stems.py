@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli.audio_args import read_options
+from adapters.cli.audio_args import check_output_folder, read_options
 from adapters.cli.common import with_settings
 from bot.config import Settings
 from engine.audio_io import WRITE_FORMATS, decode, write_audio
@@ -18,7 +18,7 @@ from engine.separate import STEM_TYPES, separate
 @click.command("stems")
 @click.argument("source", metavar="IN", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False),
+    "-o", "--output", required=True, type=click.Path(path_type=Path),
     help="Folder for the stems (created if missing).",
 )  # fmt: skip
 @click.option(
@@ -39,8 +39,7 @@ def stems(source: Path, output: Path, types: str, fmt: str, settings: Settings) 
             f"--types takes {', '.join(STEM_TYPES)}; "
             f"{', '.join(unknown) or 'nothing'} isn't one of them."
         )
-    if output.exists() and not output.is_dir():
-        raise EngineInputError(f"{output} is a file; give a folder for the stems.")
+    check_output_folder(output, "stems folder")
     sr = settings.engine.sample_rate
     audio = decode(source, **read_options(settings))
     separation = separate(audio, sr, wanted)

@@ -10,20 +10,24 @@ import asyncio
 import contextlib
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
-from adapters.daw.http import HTTPProblem, json_body, ok, user_of
-from adapters.daw.schemas import ChatRequest, actions_json, public_files
-from bot import work
+from adapters.daw.http import HTTPProblem, content_disposition, json_body, ok, user_of
+from adapters.daw.richtext import reply_html
+from adapters.daw.schemas import ChatRequest, actions_json
+from adapters.daw.wire import history_json, iso_utc, job_status, public_files, result_json
 from bot.assistant import Assistant, queue_beat, queue_job
 from bot.errors import BadAudio, NotFound, UploadTooLarge
+from bot.filenames import download_name
 from bot.jobs import JobRecord, JobState, JobType, Origin
 from bot.messages import Attachment, Message
 from bot.requests import (
+    BeatRequest,
     MasterRequest,
     MixRequest,
     StemsRequest,
@@ -33,6 +37,7 @@ from bot.requests import (
 from bot.services import Services
 from bot.store import Upload
 from engine.audio_io import MIN_SECONDS, AudioInfo, probe
+from engine.compose import BEATS_PER_BAR, bars_for
 from engine.errors import AudioInputError
 from engine.genres import GENRES
 
@@ -41,6 +46,8 @@ ASSISTANT = web.AppKey("assistant", Assistant)
 
 routes = web.RouteTableDef()
 M = TypeVar("M", bound=BaseModel)
+# Job ids are hex (bot.jobs.new_ids), so /api/generate/beat is never taken for a job id.
+JOB_ID = "{job_id:[0-9a-f]{1,64}}"
 
 
 def _services(request: web.Request) -> Services:
@@ -75,7 +82,35 @@ async def generate_beat(request: web.Request) -> web.Response:
     body = await json_body(request)
     beat = beat_request(body, svc.settings, name_field=True)
     record = await queue_beat(svc, beat, user, _origin(user, beat.project_id or ""))
-    return _queued(record, "Beat generation job queued")
+    return ok(
+        {
+            "message": "Beat generation job queued",
+            "jobId": record.job_id,
+            "generationId": record.generation_id,
+            **beat_as_made(beat),
+        },
+        status=202,
+    )
+
+
+def beat_as_made(beat: BeatRequest) -> dict[str, Any]:
+    """The request with its defaults resolved, and the length the beat will really have:
+    the engine renders whole 4/4 bars."""
+    bars = bars_for(beat.duration, beat.bpm)
+    return {
+        "genre": beat.genre,
+        "bpm": beat.bpm,
+        "key": beat.key,
+        "mood": beat.mood,
+        "seed": beat.seed,
+        "duration": round(bars * BEATS_PER_BAR * 60.0 / beat.bpm, 3),
+        "bars": bars,
+        "quality": beat.quality,
+        "mixProfile": beat.mix_profile,
+        "format": beat.format,
+        "targetLoudness": beat.target_lufs,
+        "notes": list(beat.notes),
+    }
 
 
 @routes.post("/api/generate/stems")
@@ -141,19 +176,25 @@ def _upload_exists(svc: Services, file_id: str, field: str) -> None:
 # --- jobs --------------------------------------------------------------------------------
 
 
-@routes.get("/api/generate/status/{job_id}")
-async def job_status(request: web.Request) -> web.Response:
+@routes.get("/api/generate/jobs")
+async def jobs_in_flight(request: web.Request) -> web.Response:
+    """The caller's waiting and running jobs, oldest first."""
     svc = _services(request)
-    record = await _job(svc, request.match_info["job_id"])
-    status = record.to_status()
-    status["result"] = public_result(svc, record)
-    return ok({"status": status})
+    records = await svc.jobs.in_flight(svc.queue.queue_name, user_of(request))
+    return ok({"jobs": [job_status(svc, record) for record in records]})
 
 
-@routes.get("/api/generate/result/{job_id}")
-async def job_result(request: web.Request) -> web.Response:
+@routes.get(f"/api/generate/status/{JOB_ID}")
+async def status_of_job(request: web.Request) -> web.Response:
     svc = _services(request)
-    record = await _job(svc, request.match_info["job_id"])
+    record = await _own_job(request)
+    return ok({"status": job_status(svc, record)})
+
+
+@routes.get(f"/api/generate/result/{JOB_ID}")
+async def result_of_job(request: web.Request) -> web.Response:
+    svc = _services(request)
+    record = await _own_job(request)
     if record.state is JobState.FAILED:
         raise HTTPProblem(409, f"Job {record.job_id} failed: {record.error}")
     if record.state is not JobState.COMPLETED:
@@ -164,33 +205,40 @@ async def job_result(request: web.Request) -> web.Response:
         )
     return ok(
         {
-            "result": {
-                "jobId": record.job_id,
-                "generationId": record.generation_id,
-                "result": public_result(svc, record),
-                "completedAt": int((record.finished_at or 0) * 1000),
-            }
+            "jobId": record.job_id,
+            "generationId": record.generation_id,
+            "completedAt": iso_utc(record.finished_at),
+            "result": result_json(svc, record),
         }
     )
 
 
-async def _job(svc: Services, job_id: str) -> JobRecord:
-    if not job_id.isalnum() or len(job_id) > 64:
-        raise NotFound(f"There is no job with id {job_id[:40]!r}.")
-    return await svc.queue.status(job_id)
+@routes.delete(f"/api/generate/{JOB_ID}")
+@routes.post(f"/api/generate/{JOB_ID}/cancel")
+async def cancel_job(request: web.Request) -> web.Response:
+    svc = _services(request)
+    record = await _own_job(request)
+    if record.finished:
+        raise HTTPProblem(
+            409, f"Job {record.job_id} already {record.state.value}; there is nothing to cancel."
+        )
+    record = await svc.queue.cancel(record.job_id)
+    message = (
+        "Cancelled."
+        if record.finished
+        else "Cancelling: the worker stops it within moments (generation:failed follows)."
+    )
+    return ok({"message": message, "status": job_status(svc, record)})
 
 
-def public_result(svc: Services, record: JobRecord) -> dict[str, Any] | None:
-    """The job's result with freshly signed links and no server paths."""
-    if record.result is None:
-        return None
-    result = dict(record.result)
-    summary = svc.store.read_summary(record.generation_id)
-    if summary is not None:
-        with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
-            result = work.result_record(record, summary, svc.store)
-    result["files"] = public_files(result.get("files", []))
-    return result
+async def _own_job(request: web.Request) -> JobRecord:
+    """The caller's job named in the path; someone else's is as unknown as a missing one."""
+    svc = _services(request)
+    job_id = request.match_info["job_id"]  # the route lets only job-id characters through
+    record = await svc.jobs.get(job_id)
+    if record is None or not record.belongs_to(user_of(request)):
+        raise NotFound(f"There is no job with id {job_id[:40]!r} for you.")
+    return record
 
 
 @routes.get("/api/generate/queue/stats")
@@ -312,13 +360,26 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
     ):
         if hasattr(reply, name):
             data[key] = getattr(reply, name)
+    data["html"] = reply_html(reply)  # the same words, formatted and escaped for the page
     if getattr(reply, "files", None):
-        data["files"] = [
-            {"title": f.title, "kind": f.kind, "url": f.url, "size": f.size} for f in reply.files
-        ]
+        data["files"] = _reply_files(svc, reply)
     if getattr(reply, "actions", None):
         data["actions"] = actions_json(reply.actions)
     return data
+
+
+def _reply_files(svc: Services, reply: Any) -> list[dict[str, Any]]:
+    """A reply's files as links with their download names."""
+    files = [
+        {"title": f.title, "kind": f.kind, "url": f.url, "size": f.size, "path": str(f.path)}
+        for f in reply.files
+    ]
+    gid = str(getattr(reply, "generation_id", "") or "")
+    try:
+        summary = svc.store.read_summary(gid) if gid else None
+    except NotFound:
+        summary = None
+    return public_files(files, summary or {}, svc.store, gid if summary else "")
 
 
 @routes.get("/api/history")
@@ -328,18 +389,11 @@ async def history(request: web.Request) -> web.Response:
     try:
         limit = int(request.query.get("limit", svc.settings.limits.history_size))
     except ValueError:
-        raise HTTPProblem(400, "limit: use a whole number, e.g. ?limit=20.") from None
-    entries = await svc.history.list(user, max(0, limit))
-    return ok({"history": [_fresh_links(svc, entry) for entry in entries]})
-
-
-def _fresh_links(svc: Services, entry: dict[str, Any]) -> dict[str, Any]:
-    """History keeps links signed when the job finished; hand out fresh ones."""
-    summary = svc.store.read_summary(str(entry.get("generationId", "")))
-    if summary is None:
-        return {**entry, "audioUrl": None, "expired": True}
-    folder = svc.store.generation_dir(str(entry["generationId"]))
-    return {**entry, "audioUrl": svc.store.sign(svc.store.relative(folder / summary["main"]))}
+        limit = -1
+    if limit < 0:
+        raise HTTPProblem(400, "limit: use a whole number from 0 up, e.g. ?limit=20.")
+    entries = await svc.history.list(user, limit)
+    return ok({"history": [history_json(svc.store, entry) for entry in entries]})
 
 
 # --- downloads ---------------------------------------------------------------------------
@@ -354,5 +408,23 @@ async def download(request: web.Request) -> web.StreamResponse:
     )
     response = web.FileResponse(path, chunk_size=256 * 1024)
     response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["Content-Disposition"] = f'inline; filename="{path.name}"'
+    response.headers["Content-Disposition"] = content_disposition(
+        _download_name(svc, request.match_info["path"], path),
+        attachment=request.query.get("download") == "1",
+    )
     return response
+
+
+def _download_name(svc: Services, rel: str, path: Path) -> str:
+    """What the file is called on the person's disk: a beat's file after the beat
+    (`trap_140_Cm_42.mp3`), an upload by the name it was sent with."""
+    root, _, rest = rel.partition("/")
+    owner, _, inner = rest.partition("/")
+    with contextlib.suppress(NotFound, ValueError):
+        if root == "clips":
+            summary = svc.store.read_summary(owner)
+            if summary is not None:
+                return download_name(summary, inner, owner)
+        if root == "uploads":
+            return svc.store.upload(owner).original_name
+    return path.name

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -25,7 +26,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 API_TOKEN = web.AppKey("api_token", str)
 DEFAULT_USER = "daw"
-_USER_ID = re.compile(r"^[\w.@:-]{1,64}$")
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,64}$"  # ASCII, as /api/openapi.json says
+_USER_ID = re.compile(USER_ID_PATTERN)
 
 
 def ok(body: dict[str, Any], status: int = 200, **headers: str) -> web.Response:
@@ -75,10 +77,15 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like are not errors
-        return error(exc.status, _reason(exc))
+        kept = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
+        return error(exc.status, _reason(exc), **kept)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error(500, APOLOGY)
+
+
+# Headers an HTTP error must keep when it becomes JSON (405 says which methods work).
+_KEPT_HEADERS = ("Allow",)
 
 
 def _reason(exc: web.HTTPException) -> str:
@@ -87,6 +94,15 @@ def _reason(exc: web.HTTPException) -> str:
     if exc.status == 405:
         return f"{exc.reason}: this address doesn't take that method."
     return exc.reason or "That request can't be served."
+
+
+def content_disposition(name: str, *, attachment: bool = False) -> str:
+    """RFC 6266: an ASCII `filename` every browser reads, and `filename*` for the rest."""
+    fallback = re.sub(r'[\x00-\x1f\x7f"\\?]', "_", name.encode("ascii", "replace").decode())
+    value = f'{"attachment" if attachment else "inline"}; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
 
 
 def _needs_token(path: str) -> bool:
@@ -124,8 +140,10 @@ def _token_of(request: web.Request) -> str | None:
 
 def user_of(request: web.Request) -> str:
     """Who is asking (keys history and quotas): `x-user-id`, `?user=`, else the token's user."""
-    user = request.headers.get("x-user-id") or request.query.get("user") or DEFAULT_USER
-    if not _USER_ID.match(user):
+    user = request.headers.get("x-user-id")
+    if user is None:
+        user = request.query.get("user", DEFAULT_USER)
+    if not _USER_ID.fullmatch(user):  # an empty one too: it names nobody
         raise HTTPProblem(400, "x-user-id: use 1 to 64 letters, digits or . _ @ : - (no spaces).")
     return user
 
@@ -159,6 +177,15 @@ def _has_lone_surrogate(body: dict[str, Any]) -> bool:
     return False
 
 
+# What a browser front end may send and read: Range for seeking, and the headers that say
+# when to retry (429), which part of a file came back (206) and what the file is called.
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Range, x-user-id"
+CORS_EXPOSE_HEADERS = (
+    "Retry-After, Content-Range, Content-Disposition, Content-Length, Accept-Ranges"
+)
+CORS_METHODS = "GET, POST, DELETE, OPTIONS"
+
+
 def cors_middleware(origins: list[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Allow the configured front-end origins (a DAW dev server) to call the API."""
     allowed = set(origins)
@@ -173,10 +200,9 @@ def cors_middleware(origins: list[str]) -> Callable[..., Awaitable[web.StreamRes
         if origin and (origin in allowed or "*" in allowed):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = (
-                "Authorization, Content-Type, x-user-id"
-            )
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
         return response
 
     return cors

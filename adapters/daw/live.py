@@ -3,7 +3,9 @@
 One task tails the Redis Stream and fans each event out to the clients it belongs to (the
 job's user). Every client has a bounded queue: a client that stops reading is dropped with
 close code 1013 instead of stalling everyone else, and can come back with `?since=<id>` to
-replay exactly what it missed.
+replay exactly what it missed. A `since` the capped stream already trimmed gets a `stream:gap`
+frame before the replay; one newer than the newest event gets a `stream:error` frame and close
+code 1008 (it would otherwise mute the socket: every event would look already seen).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from adapters.daw.http import HTTPProblem, user_of
-from adapters.daw.schemas import actions_json, public_files
-from bot.assistant import actions_for
+from adapters.daw.http import HTTPProblem, error, user_of
+from adapters.daw.wire import STREAM_ERROR, STREAM_GAP, control_frame, event_frame
+from bot.connections import as_text
 from bot.errors import InvalidRequest
-from bot.events import EventBus, check_stream_id
+from bot.events import check_stream_id
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +41,6 @@ def stream_order(entry_id: str) -> tuple[int, int]:
 def belongs_to(data: dict[str, Any], user: str) -> bool:
     """Events go to the user whose job made them; a DAW never sees another user's clips."""
     return (data.get("origin") or {}).get("user") == user
-
-
-def frame(entry_id: str, name: str, data: dict[str, Any]) -> Frame:
-    """The WebSocket frame: no origin (chat ids) or server paths; a finished beat carries
-    the same buttons a chat shows."""
-    public = {k: v for k, v in data.items() if k != "origin"}
-    result = public.get("result")
-    if isinstance(result, dict) and "files" in result:
-        public["result"] = {**result, "files": public_files(result["files"])}
-    if name == "generation:completed" and isinstance(result, dict) and result.get("kind") == "beat":
-        public["actions"] = actions_json(actions_for(str(data.get("generationId", ""))))
-    return {"event": name, "data": public, "id": entry_id}
 
 
 @dataclass(eq=False)
@@ -76,8 +67,9 @@ class EventHub:
     """Tails the event stream once for this server: WebSocket clients and observers (the
     metrics) all see what that one read returns."""
 
-    def __init__(self, events: EventBus, block_ms: int = 1000) -> None:
-        self.events = events
+    def __init__(self, services: Services, block_ms: int = 1000) -> None:
+        self.services = services
+        self.events = services.events
         self.block_ms = block_ms
         self.clients: set[Client] = set()
         self.observers: list[Observer] = []
@@ -113,9 +105,16 @@ class EventHub:
                         await observe(name, data)
                     except Exception:  # a meter must not stop the live feed
                         log.warning("event observer failed on %s", name, exc_info=True)
-                for client in list(self.clients):
-                    if belongs_to(data, client.user):
-                        client.offer(frame(entry_id, name, data))
+                receivers = [c for c in self.clients if belongs_to(data, c.user)]
+                if not receivers:
+                    continue
+                try:  # built once for every receiver
+                    item = await event_frame(self.services, entry_id, name, data)
+                except Exception:  # one odd event must not stop the live feed
+                    log.warning("could not build the frame of %s %s", name, entry_id, exc_info=True)
+                    continue
+                for client in receivers:
+                    client.offer(item)
 
 
 HUB = web.AppKey("event_hub", EventHub)
@@ -123,21 +122,28 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/ws")
-async def websocket(request: web.Request) -> web.WebSocketResponse:
+async def websocket(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     user = user_of(request)
-    since = request.query.get("since")
-    if since is not None:
-        try:
-            since = check_stream_id(since)
-        except InvalidRequest as exc:
-            raise HTTPProblem(400, f"since: {exc.message}") from None
+    since = _since(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024)
+    if not ws.can_prepare(request).ok:
+        return error(
+            426,
+            "This address is a WebSocket: connect with ws:// (see /api/asyncapi.json).",
+            Upgrade="websocket",
+        )
     await ws.prepare(request)
     client = Client(user)
     hub.clients.add(client)  # join first, so nothing published during the replay is lost
     try:
-        last = await _replay(ws, hub, client, since) if since else None
+        last = None
+        if since is not None:
+            newest = await hub.events.last_id()
+            if stream_order(since) > stream_order(newest):
+                await _refuse_future(ws, since, newest)
+                return ws
+            last = await _replay(ws, hub, client, since)
         tasks = {
             asyncio.create_task(_send_live(ws, client, last)),
             asyncio.create_task(_read_until_closed(ws)),
@@ -156,12 +162,56 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+def _since(request: web.Request) -> str | None:
+    """`?since=`: a stream id, "0" for everything kept; "$" (or none) for only what's new."""
+    since = request.query.get("since")
+    if since is None:
+        return None
+    try:
+        since = check_stream_id(since)
+    except InvalidRequest as exc:
+        raise HTTPProblem(400, f"since: {exc.message}") from None
+    return None if since == "$" else since
+
+
+async def _refuse_future(ws: web.WebSocketResponse, since: str, newest: str) -> None:
+    """A `since` newer than anything on the stream would mute the socket (every event would
+    look already seen): say so in a frame, then close with 1008 (policy violation)."""
+    await ws.send_json(
+        control_frame(
+            STREAM_ERROR,
+            error=(
+                f"since={since} is newer than the newest event ({newest}); it isn't an id this "
+                "server sent. Reconnect without since (only new events) or with since=0 "
+                "(everything kept)."
+            ),
+            newestId=newest,
+        )
+    )
+    await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"since is newer than the stream")
+
+
 async def _replay(
     ws: web.WebSocketResponse, hub: EventHub, client: Client, since: str
 ) -> tuple[int, int]:
-    """Send what came after `since`, up to where the live feed takes over."""
+    """Send what came after `since`, up to where the live feed takes over; first a
+    `stream:gap` frame when the capped stream already dropped events after `since`."""
     last = stream_order(since)
     horizon = stream_order(hub.position)
+    oldest = await _oldest_id(hub)
+    if last != (0, 0) and oldest is not None and stream_order(oldest) > last:
+        await ws.send_json(
+            control_frame(
+                STREAM_GAP,
+                since=since,
+                firstId=oldest,
+                message=(
+                    f"Events after {since} were trimmed from the stream (it keeps the newest "
+                    f"{hub.events.maxlen}); some of yours may be missing. Replaying from "
+                    f"{oldest}; GET /api/generate/jobs and /api/history give the current state."
+                ),
+            )
+        )
     cursor = since
     while True:
         batch = await hub.events.read_since(cursor, count=500)
@@ -172,8 +222,13 @@ async def _replay(
             if stream_order(entry_id) > horizon:
                 return last
             if belongs_to(data, client.user):
-                await ws.send_json(frame(entry_id, name, data))
+                await ws.send_json(await event_frame(hub.services, entry_id, name, data))
             last = stream_order(entry_id)
+
+
+async def _oldest_id(hub: EventHub) -> str | None:
+    oldest = await hub.events.redis.xrange(hub.events.stream, count=1)
+    return as_text(oldest[0][0]) if oldest else None
 
 
 async def _send_live(

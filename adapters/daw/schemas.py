@@ -1,17 +1,32 @@
-"""Request and response models of the DAW API: they validate bodies and write the OpenAPI.
+"""Request and response models of the DAW API: they validate bodies and write the documents.
 
 Job request bodies (beat, stems, mix, master) are `bot.requests`' models; these are the
-rest, so /api/openapi.json describes every response from the same code that produces it.
+rest, so /api/openapi.json and /api/asyncapi.json describe every response and frame from the
+code that produces it (`adapters.daw.wire` shapes them; the tests validate real ones).
+Names are camelCase and timestamps ISO 8601 UTC strings, everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bot.messages import Action
+
+Timestamp = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": 'ISO 8601 UTC with milliseconds, e.g. "2025-10-16T12:00:00.000Z"',
+        }
+    ),
+]
+JobType = Literal["generate-beat", "generate-stems", "mix-tracks", "master-track"]
+JobStateName = Literal["waiting", "active", "completed", "failed"]
 
 
 def actions_json(actions: Iterable[Action]) -> list[dict[str, str]]:
@@ -21,9 +36,10 @@ def actions_json(actions: Iterable[Action]) -> list[dict[str, str]]:
     ]
 
 
-def public_files(files: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A result's files without their server paths: clients get titles, sizes and links."""
-    return [{k: v for k, v in f.items() if k != "path"} for f in files]
+class _Open(BaseModel):
+    """A response object: documented fields, and room for fields added later."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class ChatRequest(BaseModel):
@@ -31,7 +47,12 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", str_strip_whitespace=True)
 
-    text: str = Field(min_length=1, max_length=4000, description='e.g. "make a dark trap beat"')
+    text: str = Field(
+        min_length=1,
+        max_length=4000,
+        pattern=r"\S",
+        description='e.g. "make a dark trap beat"',
+    )
     thread: str = Field(
         default="widget",
         max_length=64,
@@ -57,6 +78,75 @@ class Failure(BaseModel):
     error: str = Field(description="One sentence a person can act on.")
 
 
+class ActionButton(BaseModel):
+    label: str = Field(description='"Faster"')
+    command: str = Field(description="Send this back as a chat message (with generationId).")
+    generationId: str
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+class ResultFile(_Open):
+    kind: Literal["audio", "preview", "stem", "midi", "image"]
+    title: str = Field(description='"Beat (MP3)", "Drums stem", "MIDI", "Waveform"')
+    url: str = Field(description="Signed, expiring link (GET /files/...; Range works).")
+    size: int = Field(ge=0, description="Bytes.")
+    name: str | None = Field(
+        default=None, description='Download name, e.g. "trap_140_Cm_42_drums.wav".'
+    )
+
+
+class AudioMetadata(_Open):
+    format: Literal["wav", "flac", "mp3"] = Field(description="Of the file at audioUrl.")
+    bitrate: int | None = Field(description="kbit/s for MP3, null for lossless.")
+    sampleRate: int
+    channels: int
+
+
+class Loudness(_Open):
+    lufs: float
+    lra: float
+    truePeak: float
+
+
+class JobResult(_Open):
+    """What a finished job made. Beats have genre/bpm/key/mood/seed; masters before/after;
+    mixes roles/gainsDb; stems method/note."""
+
+    kind: Literal["beat", "stems", "mix", "master"]
+    format: Literal["wav", "flac", "mp3"] = Field(description="Of the main file (stems: WAV).")
+    duration: float = Field(ge=0, description="Seconds; a beat is whole bars.")
+    audioUrl: str = Field(description="The main file (the beat, mix or master).")
+    previewUrl: str = Field(description="An MP3 to stream (the main file when it is one).")
+    downloadName: str | None = Field(default=None, description="The main file's download name.")
+    summary: str = Field(description="One sentence describing it.")
+    metadata: AudioMetadata
+    files: list[ResultFile]
+    lufs: float | None = None
+    truePeak: float | None = None
+    genre: str | None = None
+    bpm: float | None = None
+    key: str | None = None
+    mood: str | None = None
+    seed: int | None = None
+    stems: list[str] | None = None
+    method: str | None = None
+    note: str | None = None
+    roles: list[str] | None = None
+    gainsDb: list[float] | None = None
+    quality: str | None = None
+    targetLufs: float | None = None
+    before: Loudness | None = None
+    after: Loudness | None = None
+    originalUrl: str | None = Field(
+        default=None, description="A master's source, to compare A/B against audioUrl."
+    )
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
 class JobQueued(BaseModel):
     success: Literal[True] = True
     message: str
@@ -64,18 +154,39 @@ class JobQueued(BaseModel):
     generationId: str
 
 
-class JobStatus(BaseModel):
+class BeatQueued(JobQueued):
+    """The beat as it will be made: what was asked, with the defaults filled in."""
+
+    genre: str
+    bpm: float
+    key: str
+    mood: str
+    seed: int
+    duration: float = Field(description="Seconds the beat will last: whole 4/4 bars.")
+    bars: int = Field(ge=1)
+    quality: str
+    mixProfile: str
+    format: str
+    targetLoudness: float
+    notes: list[str] = Field(
+        description="Things worth knowing, e.g. a tempo unusual for the genre."
+    )
+
+
+class JobStatus(_Open):
     jobId: str
     generationId: str
-    type: Literal["generate-beat", "generate-stems", "mix-tracks", "master-track"]
-    state: Literal["waiting", "active", "completed", "failed"]
+    type: JobType
+    state: JobStateName
     progress: int = Field(ge=0, le=100)
     stage: str
-    data: dict[str, Any]
-    result: dict[str, Any] | None
-    createdAt: int
-    finishedAt: int | None = None
+    data: dict[str, Any] = Field(description="The request, camelCase, with defaults filled in.")
+    result: JobResult | None
+    createdAt: Timestamp
+    startedAt: Timestamp | None = None
+    finishedAt: Timestamp | None = None
     failedReason: str | None = None
+    cancelRequested: bool = False
 
 
 class StatusResponse(BaseModel):
@@ -83,18 +194,23 @@ class StatusResponse(BaseModel):
     status: JobStatus
 
 
-class JobResult(BaseModel):
-    jobId: str
-    generationId: str
-    result: dict[str, Any] = Field(
-        description="audioUrl, duration, genre, bpm, key, metadata, files (signed links) ..."
-    )
-    completedAt: int
-
-
 class ResultResponse(BaseModel):
     success: Literal[True] = True
+    jobId: str
+    generationId: str
+    completedAt: Timestamp
     result: JobResult
+
+
+class JobsResponse(BaseModel):
+    success: Literal[True] = True
+    jobs: list[JobStatus] = Field(description="Your waiting and running jobs, oldest first.")
+
+
+class Cancelled(BaseModel):
+    success: Literal[True] = True
+    message: str
+    status: JobStatus
 
 
 class QueueStats(BaseModel):
@@ -132,13 +248,29 @@ class Uploaded(BaseModel):
     duration: float
 
 
-class ChatReply(BaseModel):
+# --- chat and history ----------------------------------------------------------------------
+
+
+class ChatFile(_Open):
+    title: str
+    kind: str
+    url: str
+    size: int
+    name: str | None = None
+
+
+class ChatReply(_Open):
     type: Literal["text", "error", "accepted", "progress", "result", "failed"]
-    text: str | None = None
+    text: str | None = Field(default=None, description="Plain text.")
+    html: str | None = Field(
+        default=None, description="The same reply as safe, server-escaped HTML, when present."
+    )
     jobId: str | None = None
     generationId: str | None = None
-    files: list[dict[str, Any]] | None = None
-    actions: list[dict[str, Any]] | None = None
+    percent: int | None = None
+    stage: str | None = None
+    files: list[ChatFile] | None = None
+    actions: list[ActionButton] | None = None
 
 
 class ChatResponse(BaseModel):
@@ -146,6 +278,59 @@ class ChatResponse(BaseModel):
     replies: list[ChatReply]
 
 
+class HistoryEntry(_Open):
+    generationId: str
+    jobId: str
+    type: JobType
+    params: dict[str, Any] = Field(description="The request, camelCase.")
+    seed: int | None = None
+    summary: str | None = None
+    duration: float | None = None
+    audioUrl: str | None = Field(description="A fresh signed link; null once the files are gone.")
+    downloadName: str | None = None
+    expired: bool = Field(description="The files were removed (retention); make it again.")
+    createdAt: Timestamp
+
+
 class HistoryResponse(BaseModel):
     success: Literal[True] = True
-    history: list[dict[str, Any]]
+    history: list[HistoryEntry]
+
+
+class ChatAdapterHealth(BaseModel):
+    """A configured chat adapter: `ok` false with a one-sentence fix when it was stopped."""
+
+    ok: bool
+    state: Literal["starting", "ready", "failed"]
+    error: str
+    since: str | None  # ISO 8601 UTC; null before it first reported
+
+
+class Health(BaseModel):
+    ok: bool
+    redis: Literal["ok", "unreachable"]
+    queue: QueueStats | None = None
+    discord: ChatAdapterHealth | None = None
+    slack: ChatAdapterHealth | None = None
+
+
+# --- WebSocket frames the server adds (the stream's own events are in bot.events) ------------
+
+
+class StreamGap(BaseModel):
+    """`stream:gap`: events after `since` were trimmed from the capped stream, so some may
+    be missing; the replay continues from `firstId`, the oldest event still kept."""
+
+    since: str
+    firstId: str
+    message: str
+    timestamp: Timestamp
+
+
+class StreamError(BaseModel):
+    """`stream:error`: the connection can't be served as asked (e.g. `since` is newer than
+    the newest event); the server closes it with code 1008 right after this frame."""
+
+    error: str
+    newestId: str
+    timestamp: Timestamp

@@ -1,7 +1,7 @@
 """BeatBot on Discord (discord.py): translation between Discord and the assistant only.
 
-`adapters.discord_bot.run_discord` is the entry point; the parts live here:
-`render` (Replies -> message content, embeds, files), `buttons` (persistent action
-buttons), `flow` (one conversation turn and event-stream delivery), `commands` (slash
-commands) and `client` (the discord.py client that wires them together).
+`app.run_discord` is the entry point; the parts: `client` (the discord.py client that wires
+them together), `flow` (one conversation turn by `bot.policy`'s rules, and event-stream
+delivery), `render` (Replies -> markdown, embeds, files), `buttons` (persistent action
+buttons) and `commands` (slash commands). `adapters/slack/` has the same shape.
 """

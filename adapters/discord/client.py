@@ -57,11 +57,11 @@ class BeatBotClient(discord.Client):
         log.exception("slash command failed", exc_info=error)
         from bot.errors import APOLOGY
 
-        try:
+        try:  # an error is the asker's business only (bot.policy)
             if interaction.response.is_done():
-                await interaction.followup.send(APOLOGY)
+                await interaction.followup.send(APOLOGY, ephemeral=True)
             else:
-                await interaction.response.send_message(APOLOGY)
+                await interaction.response.send_message(APOLOGY, ephemeral=True)
         except discord.HTTPException:
             pass
 

@@ -1,6 +1,7 @@
-"""Slash commands: each becomes the sentence a person would type, answered by the same flow.
+"""Slash commands: each becomes the sentence a person would type, answered by the same flow
+and the same rules (`bot.policy`): private unless it starts a job.
 
-Every handler defers first (Discord wants an answer within 3 s); the work follows.
+Every handler acknowledges first (Discord wants an answer within 3 s); the work follows.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
-from adapters.discord import prefs
-from adapters.discord.render import safe
+from bot import prefs
+from bot.messages import TextReply
+from bot.replies import history_text
 from engine.genres import GENRE_NAMES
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ def register(tree: app_commands.CommandTree, flow: Flow) -> None:
         duration: app_commands.Range[float, 1, 600] | None = None,
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
     ) -> None:
-        await flow.on_slash(interaction, beat_text(genre, bpm, key, mood, duration, seed))
+        await flow.on_command(interaction, beat_text(genre, bpm, key, mood, duration, seed))
 
     @tree.command(name="stems", description="Split a track (or this thread's beat) into stems")
     async def stems(
@@ -80,7 +82,7 @@ def register(tree: app_commands.CommandTree, flow: Flow) -> None:
         which: str | None = None,
     ) -> None:
         text = f"stems {which}" if which else "stems"
-        await flow.on_slash(interaction, text, [audio] if audio else [])
+        await flow.on_command(interaction, text, [audio] if audio else [])
 
     @tree.command(name="mix", description="Mix two or more tracks")
     async def mix(
@@ -92,7 +94,7 @@ def register(tree: app_commands.CommandTree, flow: Flow) -> None:
         profile: ProfileName = "balanced",
     ) -> None:
         files = [t for t in (track1, track2, track3, track4) if t is not None]
-        await flow.on_slash(interaction, f"mix these {profile}", files)
+        await flow.on_command(interaction, f"mix these {profile}", files)
 
     @tree.command(name="master", description="Master a track (or this thread's beat)")
     @app_commands.describe(lufs="loudness target, e.g. -14")
@@ -103,21 +105,23 @@ def register(tree: app_commands.CommandTree, flow: Flow) -> None:
         lufs: app_commands.Range[float, -30, -4] | None = None,
     ) -> None:
         text = master_text(quality, lufs, audio is not None)
-        await flow.on_slash(interaction, text, [audio] if audio else [])
+        await flow.on_command(interaction, text, [audio] if audio else [])
 
     @tree.command(name="genres", description="The genres BeatBot knows")
     async def genres(interaction: discord.Interaction) -> None:
-        await flow.on_slash(interaction, "genres")
+        await flow.on_command(interaction, "genres")
 
     @tree.command(name="help", description="What BeatBot can do")
     async def help_(interaction: discord.Interaction) -> None:
-        await flow.on_slash(interaction, "help")
+        await flow.on_command(interaction, "help")
 
     @tree.command(name="history", description="Your last beats")
     async def history(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        entries = await flow.services.history.list(str(interaction.user.id), limit=10)
-        await interaction.followup.send(safe(history_text(entries)), ephemeral=True)
+        async def answer() -> TextReply:
+            entries = await flow.services.history.list(str(interaction.user.id), limit=10)
+            return TextReply.of(history_text(entries))
+
+        await flow.answer_privately(interaction, answer)
 
     @tree.command(name="settings", description="Your defaults for new beats")
     async def settings(
@@ -126,22 +130,14 @@ def register(tree: app_commands.CommandTree, flow: Flow) -> None:
         quality: QualityName | None = None,
         duration: app_commands.Range[float, 1, 600] | None = None,
     ) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
         values = {
             "format": format or "",
             "quality": quality or "",
             "duration": f"{duration:g}" if duration else "",
         }
-        saved = await prefs.save(flow.services, str(interaction.user.id), values)
-        await interaction.followup.send(prefs.describe(saved), ephemeral=True)
 
+        async def answer() -> TextReply:
+            saved = await prefs.save(flow.services, "discord", str(interaction.user.id), values)
+            return TextReply(prefs.describe(saved))
 
-def history_text(entries: list[dict[str, object]]) -> str:
-    if not entries:
-        return "No beats yet. Try /beat or mention me with “make a chill lo-fi beat”."
-    lines = ["Your last beats:"]
-    for entry in entries:
-        summary = entry.get("summary") or entry.get("prompt") or entry.get("generationId")
-        url = entry.get("audioUrl") or entry.get("url") or ""
-        lines.append(f"• {summary} {url}".rstrip())
-    return "\n".join(lines)
+        await flow.answer_privately(interaction, answer)

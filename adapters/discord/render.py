@@ -1,4 +1,4 @@
-"""Replies as Discord messages: content, embed, attachments within the upload limit."""
+"""Replies as Discord messages: markdown content, embed, attachments within the upload limit."""
 
 from __future__ import annotations
 
@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
+from discord.utils import escape_markdown
 
-from adapters.chat_common import neutralise_mentions, progress_line
-from bot.messages import OutputFile, ResultReply
+from adapters.chat_common import neutralise_mentions
+from adapters.chat_common import status_text as plain_status
+from bot.messages import (
+    ErrorReply,
+    FailedReply,
+    JobAccepted,
+    OutputFile,
+    ProgressReply,
+    Reply,
+    ResultReply,
+    TextReply,
+)
+from bot.richtext import Markup, RichText, render
 
 # Discord's own limit when a channel's guild is unknown (no boost: 10 MiB).
 DEFAULT_UPLOAD_LIMIT = 10 * 2**20
@@ -20,11 +32,40 @@ THREAD_NAME_MAX = 90
 BEAT_KINDS = ("audio", "image")
 OTHER_KINDS = ("audio", "stem", "midi", "image")
 
+# Discord's markdown; `<url>` in a link keeps Discord from unfurling it under the message.
+MARKDOWN = Markup(
+    escape=escape_markdown,
+    bold="**{}**",
+    italic="*{}*",
+    code="`{}`",
+    link="[{text}](<{url}>)",
+)
+
+
+def markdown(text: RichText | str) -> str:
+    """Rich text (or a plain sentence, escaped) as Discord markdown."""
+    return render(RichText.of(text) if isinstance(text, str) else text, MARKDOWN)
+
 
 def safe(text: str, limit: int = MAX_CONTENT) -> str:
     """Echo-safe text that fits one Discord message."""
     text = neutralise_mentions(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reply_text(reply: Reply) -> str:
+    """A reply's words as markdown (results add their files and embed separately)."""
+    if isinstance(reply, TextReply):
+        return markdown(reply.body)
+    if isinstance(reply, ErrorReply):
+        return f"⚠️ {markdown(reply.text)}"
+    if isinstance(reply, FailedReply):
+        return f"✗ {markdown(reply.text)}"
+    if isinstance(reply, JobAccepted):
+        return status_text(reply.text, 0, "Queued")
+    if isinstance(reply, ProgressReply):
+        return status_text(None, reply.percent, reply.stage)
+    return markdown(reply.text)
 
 
 def chunks(text: str, size: int = 1900) -> Iterator[str]:
@@ -47,8 +88,7 @@ def thread_name(prompt: str) -> str:
 
 
 def status_text(header: str | None, percent: int, stage: str) -> str:
-    line = progress_line(percent, stage)
-    return safe(f"{header}\n{line}" if header else line)
+    return safe(markdown(plain_status(header, percent, stage)))
 
 
 @dataclass
@@ -62,12 +102,20 @@ class ResultMessage:
 
 
 def result_message(reply: ResultReply, upload_limit: int) -> ResultMessage:
-    """The finished clip: summary, details embed, files that fit, signed links for the rest."""
+    """The finished clip: summary, details embed, files that fit, signed links for the rest.
+
+    Audio over the upload limit is linked; its MP3 preview (when there is one) is attached
+    instead, so Discord still plays the clip inline.
+    """
     kinds = BEAT_KINDS if reply.actions else OTHER_KINDS
     wanted = [f for f in reply.files if f.kind in kinds]
     attached = _fitting(wanted, upload_limit)
+    too_big = [f for f in wanted if f.kind == "audio" and f not in attached]
+    preview = next((f for f in reply.files if f.kind == "preview"), None)
+    if too_big and preview is not None:
+        attached = _fitting([*attached, preview], upload_limit)
     linked = [f for f in wanted if f not in attached and f.kind != "image"]
-    lines = [reply.text] + [f"{f.title}: {f.url}" for f in linked]
+    lines = [markdown(reply.text)] + [f"{markdown(f.title)}: <{f.url}>" for f in linked]
     embed = details_embed(reply.details)
     image = next((f for f in attached if f.kind == "image"), None)
     if embed is not None and image is not None:

@@ -1,0 +1,183 @@
+"""How BeatBot looks on the wire: REST bodies and WebSocket frames are shaped here, once.
+
+Every shape follows the same rules, which /api/openapi.json and /api/asyncapi.json describe:
+- names are camelCase;
+- timestamps are ISO 8601 UTC strings with milliseconds ("2025-10-16T12:00:00.000Z"): the
+  seed's events already carry `timestamp` that way, a person can read them in a log, and
+  JavaScript's `new Date(s)` and every JSON library parse them;
+- a result carries signed links, never a server path, and each file's download name
+  (`trap_140_Cm_42.mp3`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.daw.schemas import actions_json
+from bot import work
+from bot.assistant import actions_for
+from bot.errors import NotFound
+from bot.events import utc_timestamp
+from bot.filenames import download_name
+from bot.jobs import JobRecord, JobType
+from bot.requests import public_name
+from bot.services import Services
+from bot.store import ClipStore
+
+Frame = dict[str, Any]
+
+# Frames the server adds to the stream's own events; they are not on the stream, so their
+# `id` is null and a client keeps resuming from the last real id it saw.
+STREAM_GAP = "stream:gap"
+STREAM_ERROR = "stream:error"
+
+
+def iso_utc(seconds: float | None) -> str | None:
+    """Seconds since the epoch -> "2025-10-16T12:00:00.000Z" (None stays None)."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(float(seconds), UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def camel_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A request's fields as clients send them: target_lufs -> targetLoudness."""
+    return {public_name(key): value for key, value in data.items()}
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+def public_files(
+    files: Iterable[Mapping[str, Any]], result: Mapping[str, Any], store: ClipStore, gid: str
+) -> list[dict[str, Any]]:
+    """A result's files without their server paths, each with the name it downloads as."""
+    folder = store.generation_dir(gid) if gid else None
+    public = []
+    for file in files:
+        item = {k: v for k, v in file.items() if k != "path"}
+        inner = _inside(file.get("path"), folder)
+        if inner is not None:
+            item["name"] = download_name(result, inner, gid)
+        public.append(item)
+    return public
+
+
+def _inside(path: Any, folder: Path | None) -> str | None:
+    if not path or folder is None:
+        return None
+    try:
+        return Path(str(path)).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def wire_result(store: ClipStore, result: Mapping[str, Any], gid: str) -> dict[str, Any]:
+    """A finished job's result as clients get it, on REST and on the WebSocket alike."""
+    public = dict(result)
+    public["files"] = public_files(result.get("files", []), result, store, gid)
+    if result.get("main") and gid:
+        public["downloadName"] = download_name(result, str(result["main"]), gid)
+    return public
+
+
+def result_json(svc: Services, record: JobRecord) -> dict[str, Any] | None:
+    """A job's result with freshly signed links (history and status outlive a link's TTL)."""
+    if record.result is None:
+        return None
+    result = dict(record.result)
+    summary = svc.store.read_summary(record.generation_id)
+    if summary is not None:
+        with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
+            result = work.result_record(record, summary, svc.store)
+    public = wire_result(svc.store, result, record.generation_id)
+    original = original_url(svc, record)
+    if original:
+        public["originalUrl"] = original
+    return public
+
+
+def original_url(svc: Services, record: JobRecord) -> str | None:
+    """What a master started from (an upload, or a beat), for an A/B against the master."""
+    if record.type is not JobType.MASTER:
+        return None
+    store = svc.store
+    with contextlib.suppress(NotFound, ValueError, KeyError):
+        if record.data.get("track_id"):
+            return store.sign(store.relative(store.path_for(record.data["track_id"])))
+        generation_id = str(record.data.get("generation_id") or "")
+        summary = store.read_summary(generation_id) if generation_id else None
+        if summary is not None:
+            folder = store.generation_dir(generation_id)
+            preview = folder / work.PREVIEW
+            source = preview if preview.exists() else folder / summary["main"]
+            return store.sign(store.relative(source))
+    return None
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def job_status(svc: Services, record: JobRecord) -> dict[str, Any]:
+    """The seed's status object, camelCase with ISO times, and its result if it has one."""
+    status = record.to_status()
+    status["data"] = camel_keys(record.data)
+    status["result"] = result_json(svc, record)
+    status["createdAt"] = iso_utc(record.created_at)
+    status["startedAt"] = iso_utc(record.started_at)
+    status["finishedAt"] = iso_utc(record.finished_at)
+    status["cancelRequested"] = record.cancel_requested
+    return status
+
+
+def history_json(store: ClipStore, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One history entry with a fresh link (history keeps the link signed when the job
+    finished) and its time in ISO form; `expired` when its files are gone."""
+    public = {**entry, "params": camel_keys(entry.get("params") or {})}
+    created = entry.get("createdAt")
+    if isinstance(created, int | float):  # stored as ms since the epoch
+        public["createdAt"] = iso_utc(created / 1000)
+    generation_id = str(entry.get("generationId", ""))
+    try:
+        summary = store.read_summary(generation_id)
+    except NotFound:
+        summary = None
+    if summary is None:
+        return {**public, "audioUrl": None, "downloadName": None, "expired": True}
+    folder = store.generation_dir(generation_id)
+    return {
+        **public,
+        "audioUrl": store.sign(store.relative(folder / summary["main"])),
+        "downloadName": download_name(summary, summary["main"], generation_id),
+        "expired": False,
+    }
+
+
+# --- WebSocket frames ----------------------------------------------------------------------
+
+
+async def event_frame(svc: Services, entry_id: str, name: str, data: Mapping[str, Any]) -> Frame:
+    """The WebSocket frame of one stream event: no origin (chat ids) or server paths; a
+    finished beat carries the same buttons a chat shows, a master the link to its original."""
+    public = {k: v for k, v in data.items() if k != "origin"}
+    result = public.get("result")
+    gid = str(data.get("generationId", ""))
+    if isinstance(result, dict):
+        public["result"] = wire_result(svc.store, result, gid)
+        if result.get("kind") == "master":
+            record = await svc.jobs.get(str(data.get("jobId", "")))
+            original = original_url(svc, record) if record is not None else None
+            if original:
+                public["result"]["originalUrl"] = original
+        if name == "generation:completed" and result.get("kind") == "beat":
+            public["actions"] = actions_json(actions_for(gid))
+    return {"event": name, "data": public, "id": entry_id}
+
+
+def control_frame(name: str, **data: Any) -> Frame:
+    """A frame about the stream itself (`stream:gap`, `stream:error`); `id` is null."""
+    return {"event": name, "data": {**data, "timestamp": utc_timestamp()}, "id": None}
