@@ -49,7 +49,7 @@ class Material:
     centre: float  # MIDI note the melody's home sits nearest
     develop: str  # "sequence" | "displace": how the third statement varies the call
     shift: int  # scale steps the sequence moves
-    arp: tuple[tuple[tuple[int, ...], tuple[int, ...]], str]  # arpeggio shape and rhythm
+    arp: tuple[tuple[tuple[int, ...], tuple[int, ...]], str, int]  # shape, rhythm, lift
     riff: list[tuple[float, float, int, float]]  # techno's one-bar figure on the tonic
 
 
@@ -159,8 +159,9 @@ def _material(take: Take) -> Material:
     arp = rng_for(take.seed, "arp")
     shape = ARP_ORDERS[int(arp.integers(len(ARP_ORDERS)))]
     pulse = ARP_RHYTHMS[int(arp.integers(len(ARP_RHYTHMS)))]
+    lift = (0, 3, 5, 8)[int(arp.integers(4))]  # where in the register the arpeggio sits
     riff = _techno_figure(take) if take.spec.genre == "techno" else []
-    return Material(call, answer, centre, develop, shift, (shape, pulse), riff)
+    return Material(call, answer, centre, develop, shift, (shape, pulse, lift), riff)
 
 
 def _motif(take: Take, rng: np.random.Generator, density: float, first: int) -> Figure:
@@ -305,8 +306,8 @@ def _arp_bar(
     if material.riff:
         # Hypnotic: the same one-bar figure on the tonic, whatever the chord does.
         return material.riff
-    tones = chord_tones_in(chord, low, low + 16)[:4] or [take.key.pitch(5)]
-    shape, rhythm = material.arp
+    shape, rhythm, lift = material.arp
+    tones = chord_tones_in(chord, low + lift, low + lift + 16)[:4] or [take.key.pitch(5)]
     order = shape[bar % 2]
     events = []
     for k in range(16):
@@ -327,9 +328,9 @@ ARP_RHYTHMS = (
 # Arpeggio shapes (chord-tone indices), two bars each: a take picks one.
 ARP_ORDERS = (
     ((0, 2, 1, 3), (0, 1, 2, 3, 2, 1)),
-    ((0, 1, 2, 3), (3, 2, 1, 0)),
-    ((0, 2, 3, 1, 2, 0), (0, 3, 2, 1)),
-    ((0, 1, 3, 1, 2, 1), (0, 2, 1, 2)),
+    ((3, 2, 1, 0), (0, 1, 2, 3)),
+    ((1, 2, 3, 1, 2, 0), (0, 3, 2, 1)),
+    ((2, 1, 3, 1, 0, 1), (2, 0, 1, 2)),
 )
 
 
