@@ -2,7 +2,7 @@
 filter moves, impacts and downlifters; and sections that don't depend on what follows them.
 
 Measured on real compositions of every genre (fast: no audio). How the arc survives the
-render is in test_engine_arc.py.
+render is in test_engine_section_levels.py.
 """
 
 from __future__ import annotations
