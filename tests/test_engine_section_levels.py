@@ -1,6 +1,6 @@
 """The arrangement's arc survives the render: measured as K-weighted loudness per bar of the
-rendered stems summed (before the mix bus, whose job is to keep it — see test_engine_make
-and benchmarks/sound.py for the master).
+rendered stems summed (before the mix bus, whose job is to keep it: the mix chain's own
+tests and benchmarks/sound.py measure the master).
 
 One 20 s render each of a hook genre, a four-on-the-floor genre and a build-and-drop genre,
 rendered once for the module (the composition-level arc of every genre is in
