@@ -115,7 +115,9 @@ def _play(
 
 
 def _pad_hook(take: Take, bar: int, notes: list[int], level: float) -> None:
-    """A held, wide pad in hooks: the chord's upper notes an octave up, the rest in place."""
+    """A held, wide pad in hooks: the chord's upper three notes and the top one an octave up.
+    Four voices are enough to widen the chord; the low voices stay with the chord part, where
+    a second layer would only thicken the low mids."""
     voice = "strings" if take.sound.chords == "pad" else "pad"
     pad = take.track(
         "pad_hook",
@@ -126,6 +128,6 @@ def _pad_hook(take: Take, bar: int, notes: list[int], level: float) -> None:
         gain_db=PAD_HOOK_GAIN_DB,
         width=PAD_HOOK_WIDTH,
     )
-    top = sorted(notes)[-2:]
-    layer = sorted(set(notes) | {p + 12 for p in top if p + 12 <= 88})
+    upper = sorted(notes)[-3:]
+    layer = sorted(set(upper) | {upper[-1] + 12} if upper[-1] + 12 <= 88 else set(upper))
     _play(take, pad.events, bar, layer, HELD, 0.6 * level)
