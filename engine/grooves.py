@@ -86,14 +86,15 @@ WITH_BREAK: Template = (
     ("verse", 2.0),
     ("hook", 2.0),
     ("break", 1.0),
-    ("hook", 2.5),
+    ("hook", 2.0),
     ("outro", 1.0),
 )
+# Drops are under half the beat: the drop is the event, the rest the anticipation.
 BUILD_DROP: Template = (
     ("intro", 1.5),
     ("build", 1.0),
-    ("drop", 3.0),
-    ("break", 1.0),
+    ("drop", 2.5),
+    ("break", 1.5),
     ("drop", 2.0),
     ("outro", 1.0),
 )

@@ -123,7 +123,10 @@ def test_trap_has_hat_rolls_and_808s() -> None:
 @pytest.mark.parametrize("genre", ["dubstep", "drill", "trap"])
 def test_half_time_snare_on_beat_three(genre: str) -> None:
     a = compose(spec_for(genre, 30), 4)
-    snares = times(a, "snare", ("verse", "hook", "drop"))
+    fills = {s.end_bar - 1 for s in a.sections}  # a fill's roll crosses every beat
+    snares = np.array(
+        [t for t in times(a, "snare", ("verse", "hook", "drop")) if int(t // 4) not in fills]
+    )
     backbeats = snares[np.isclose(snares % 1, 0, atol=0.02)]
     positions = np.round(backbeats % 4).astype(int) % 4
     assert np.mean(positions == 2) > 0.6  # beat 3, the half-time backbeat

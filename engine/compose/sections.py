@@ -38,8 +38,10 @@ def plan_sections(template: Iterable[tuple[str, float]], bars: int) -> list[Sect
     for index in order[: units - int(counts.sum())]:
         counts[index] += 1
     sizes = [int(c) * quantum for c in counts]
-    # Leftover bars join the biggest main section so phrases stay whole.
-    main = max(range(len(sizes)), key=lambda i: (sizes[i], -i))
+    # Leftover bars join the biggest verse (else the biggest section) so phrases stay whole:
+    # a verse can run 10 or 12 bars, a hook stays the 8 bars the ear expects.
+    verses = [i for i, (name, _) in enumerate(template) if name == "verse" and sizes[i]]
+    main = max(verses or range(len(sizes)), key=lambda i: (sizes[i], -i))
     sizes[main] += bars - sum(sizes)
     sections, start = [], 0
     for (name, _), size in zip(template, sizes, strict=True):
