@@ -209,10 +209,7 @@ class Arrangement:
         return beat * self.beat_seconds
 
     def section_at(self, bar: int) -> Section:
-        for section in self.sections:
-            if section.start_bar <= bar < section.end_bar:
-                return section
-        return self.sections[-1]
+        return section_at(self.sections, bar)
 
     def loop_start_bar(self, bars: int) -> int:
         """Where a `bars`-long loop sounds best: the first hook/drop/solo that fits, else bar 0."""
@@ -271,6 +268,14 @@ class Arrangement:
             "chords": [c.symbol(flats=self.key.uses_flats) for c in self.chords[:8]],
             "parts": {name: len(t.events) for name, t in self.tracks.items()},
         }
+
+
+def section_at(sections: list[Section], bar: int) -> Section:
+    """The section `bar` falls in (the last one past the end)."""
+    for section in sections:
+        if section.start_bar <= bar < section.end_bar:
+            return section
+    return sections[-1]
 
 
 def bars_for(duration: float, bpm: float) -> int:

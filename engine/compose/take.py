@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.compose.model import BeatSpec, Section, Track, rng_for
+from engine.compose.model import BeatSpec, Section, Track, rng_for, section_at
 from engine.compose.sections import Arc
 from engine.genres import Genre
 from engine.grooves import Style
@@ -81,10 +81,7 @@ class Take:
         return rng_for(self.seed, f"{part}:{section.start_bar}")
 
     def section_at(self, bar: int) -> Section:
-        for section in self.sections:
-            if section.start_bar <= bar < section.end_bar:
-                return section
-        return self.sections[-1]
+        return section_at(self.sections, bar)
 
     def arc(self, section: Section) -> Arc:
         return self.arcs[section.start_bar]
