@@ -40,7 +40,9 @@ class Genre:
     characteristics: str
     mood_options: tuple[str, ...]
     default_key: str
-    # 0.0 = straight 16ths, 1.0 = full triplet swing (the off-16th lands on the triplet).
+    # 0.0 = straight, 1.0 = full triplet swing: the off-beat of the genre's swing unit
+    # (grooves.Style.swing_unit: 16ths, or 8ths in the swung hip hop family and jazz) lands on
+    # the triplet. The on/off length ratio is (1 + swing/3) / (1 - swing/3).
     swing: float
     # "half-time" genres put the backbeat on beat 3 (dubstep, drill).
     feel: str = "straight"
@@ -85,7 +87,7 @@ GENRES: tuple[Genre, ...] = (
         characteristics="vinyl crackle, jazz chords, lazy swung drums",
         mood_options=("chill", "nostalgic", "dreamy", "sad", "mellow"),
         default_key="Fm",
-        swing=0.55,
+        swing=0.6,  # 8ths 1.5:1, the lazy lo-fi shuffle
     ),
     Genre(
         name="boom bap",
@@ -95,7 +97,7 @@ GENRES: tuple[Genre, ...] = (
         characteristics="hard swung drums, dusty vinyl samples, punchy bass",
         mood_options=("nostalgic", "dark", "groovy", "aggressive"),
         default_key="Am",
-        swing=0.45,
+        swing=0.55,  # 8ths 1.45:1, an MPC swing around 59%
     ),
     Genre(
         name="house",
@@ -146,7 +148,7 @@ GENRES: tuple[Genre, ...] = (
         characteristics="boom bap drums, groovy bass, soulful keys",
         mood_options=("groovy", "chill", "hype", "nostalgic"),
         default_key="Dm",
-        swing=0.3,
+        swing=0.5,  # 8ths 1.4:1
     ),
     Genre(
         name="r&b",
@@ -156,7 +158,7 @@ GENRES: tuple[Genre, ...] = (
         characteristics="smooth drums, melodic bass, lush extended chords",
         mood_options=("romantic", "mellow", "sad", "dreamy"),
         default_key="Eb",
-        swing=0.25,
+        swing=0.4,  # 8ths 1.3:1, a lighter shuffle
     ),
     Genre(
         name="pop",

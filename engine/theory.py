@@ -299,6 +299,13 @@ def progression(key: Key, genre: str, mood: str, rng: np.random.Generator) -> li
             )
             for c in chords
         ]
+        if genre == "jazz" and not key.is_minor:
+            # The swing-era tonic is a sixth chord: a melody resting on the root (where
+            # tunes end) has no major seventh a half-step under it.
+            chords = [
+                Chord(c.root, "6") if c.quality == "maj7" and c.root == key.tonic else c
+                for c in chords
+            ]
     elif colour == "dark" and genre in ("trap", "drill", "dubstep"):
         # A minor-seventh tonic sounds darker without muddying the key.
         chords = [c.extended(1) if c.quality == "m" and c.root == key.tonic else c for c in chords]

@@ -7,22 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.compose import BeatSpec, bars_for, compose, plan_sections
+from engine.compose import bars_for, compose, plan_sections
 from engine.errors import EngineInputError
 from engine.genres import GENRE_NAMES, GENRES, get_genre
-
-
-def spec_for(name: str, seconds: float = 30.0, **kw: object) -> BeatSpec:
-    g = get_genre(name)
-    values = {
-        "genre": name,
-        "bpm": g.default_bpm,
-        "key": g.default_key,
-        "mood": g.default_mood,
-        "duration": seconds,
-        **kw,
-    }
-    return BeatSpec(**values)  # type: ignore[arg-type]
+from engine.palettes import PALETTES
+from tests.compose_measure import spec_for
 
 
 def times(arrangement, part: str, sections: tuple[str, ...] | None = None) -> np.ndarray:
@@ -105,9 +94,14 @@ def test_house_four_on_the_floor_with_off_beat_open_hats() -> None:
     main = ("verse", "hook")
     bars = sorted({int(t // 4) for t in times(a, "kick", main)})
     kicks = times(a, "kick", main)
+    # The kick stops only for the drop-out at the end of the bar before a hook.
+    before_hooks = {s.start_bar - 1 for s in a.sections if s.name == "hook"}
     for bar in bars:
         on_beats = [b for b in range(4) if np.any(np.abs(kicks - (4 * bar + b)) < 0.02)]
-        assert on_beats == [0, 1, 2, 3], bar
+        if bar in before_hooks:
+            assert on_beats[0] == 0 and 3 not in on_beats, bar
+        else:
+            assert on_beats == [0, 1, 2, 3], bar
     hats = times(a, "hat_open", ("hook",))
     assert len(hats) and np.all(np.abs((hats % 1) - 0.5) < 0.1)  # swing nudges them a bit
 
@@ -119,7 +113,7 @@ def test_trap_has_hat_rolls_and_808s() -> None:
         g for g in gaps if np.isclose(g, 1 / 8) or np.isclose(g, 1 / 6) or np.isclose(g, 1 / 3)
     }
     assert rolls, "no 32nd or triplet rolls"
-    assert a.tracks["bass"].instrument == "808"
+    assert a.tracks["bass"].instrument in PALETTES["trap"].bass  # 808 or another sub
     # 808s ride the kick.
     kick = set(np.round(times(a, "kick", ("verse", "hook")), 3))
     bass = set(np.round(times(a, "bass", ("verse", "hook")), 3))
@@ -129,7 +123,10 @@ def test_trap_has_hat_rolls_and_808s() -> None:
 @pytest.mark.parametrize("genre", ["dubstep", "drill", "trap"])
 def test_half_time_snare_on_beat_three(genre: str) -> None:
     a = compose(spec_for(genre, 30), 4)
-    snares = times(a, "snare", ("verse", "hook", "drop"))
+    fills = {s.end_bar - 1 for s in a.sections}  # a fill's roll crosses every beat
+    snares = np.array(
+        [t for t in times(a, "snare", ("verse", "hook", "drop")) if int(t // 4) not in fills]
+    )
     backbeats = snares[np.isclose(snares % 1, 0, atol=0.02)]
     positions = np.round(backbeats % 4).astype(int) % 4
     assert np.mean(positions == 2) > 0.6  # beat 3, the half-time backbeat
@@ -191,14 +188,15 @@ def test_rock_live_feel_and_power_chords() -> None:
     assert np.std(off_grid) > 0.005  # humanised timing
     velocities = [e.velocity for e in a.tracks["hat_closed"].events]
     assert np.std(velocities) > 0.03
-    assert a.tracks["chords"].instrument == "guitar"
+    assert a.tracks["chords"].instrument in PALETTES["rock"].chords
     assert all(c.intervals == (0, 7, 12) for c in a.chords)
 
 
 def test_dnb_two_step_at_tempo() -> None:
     a = compose(spec_for("drum and bass", 20), 10)
     assert a.bpm >= 170
-    snares = times(a, "snare", ("drop",))
+    fills = {s.end_bar - 1 for s in a.sections}
+    snares = np.array([t for t in times(a, "snare", ("drop",)) if int(t // 4) not in fills])
     main = snares[np.isclose(snares % 1, 0, atol=0.01)] % 4
     assert set(np.round(main).astype(int)) <= {1, 3}
     assert "sub" in a.tracks
@@ -223,9 +221,13 @@ def test_sections_scale_with_duration_and_fills_vary() -> None:
     long = compose(spec_for("pop", 120), 1)
     assert len(long.sections) > len(short.sections)
     assert {"intro", "verse", "hook", "outro"} <= {s.name for s in long.sections}
-    # Fills: section-ending bars differ from mid-section bars.
+    # Fills: toms only in a section's last bar that plays (the one before a bar-long drop-out).
     toms = times(long, "tom")
-    assert len(toms) and all(long.section_at(int(t // 4)).end_bar - 1 == int(t // 4) for t in toms)
+    drums = {int(t // 4) for name in ("kick", "snare", "hat_closed") for t in times(long, name)}
+    last_played = {
+        max(b for b in range(s.start_bar, s.end_bar) if b in drums) for s in long.sections
+    }
+    assert len(toms) and {int(t // 4) for t in toms} <= last_played
 
 
 def test_excerpt_shifts_events_to_zero() -> None:

@@ -67,3 +67,42 @@ def test_kick_is_gm_36_and_snare_38(tmp_path: Path) -> None:
         name = next(m.name for m in track if m.type == "track_name")
         notes[name] = {m.note for m in track if m.type == "note_on"}
     assert notes["kick"] == {36} and notes["snare"] <= {38} and notes["hat_closed"] == {42}
+
+
+def test_slides_are_pitch_bends_that_return_to_centre(tmp_path: Path) -> None:
+    """808 slides reach the DAW: a bend range of GLIDE_RANGE semitones (RPN 0), each sliding
+    note starts bent to where it slides from and bends back to its own pitch."""
+    from engine.midi import BEND_MAX, GLIDE_RANGE
+    from tests.sound_measure import glide_fraction, midi_notes
+
+    arrangement = compose(BeatSpec("trap", 150, "Cm", "dark", 30), 2)
+    path = write_midi(arrangement, tmp_path / "slides.mid")
+    midi = mido.MidiFile(str(path))
+    bass = next(
+        t for t in midi.tracks if any(m.type == "track_name" and m.name == "bass" for m in t)
+    )
+    controls = [(m.control, m.value) for m in bass if m.type == "control_change"]
+    assert controls[:4] == [(101, 0), (100, 0), (6, GLIDE_RANGE), (38, 0)]
+    tick, bends, ons = 0, {}, {}
+    for message in bass:
+        tick += message.time
+        if message.type == "pitchwheel":
+            bends.setdefault(tick, message.pitch)
+        elif message.type == "note_on":
+            ons[tick] = message.note
+    sliding = [e for e in arrangement.tracks["bass"].events if e.glide_from is not None]
+    assert len(sliding) >= 5
+    for event in sliding:
+        on = round(event.time * 480)
+        expected = (event.glide_from - round(event.pitch)) / GLIDE_RANGE * BEND_MAX
+        assert bends[on] == pytest.approx(expected, abs=1), event
+    # Every bend ends back at centre before the next note.
+    assert [m.pitch for m in bass if m.type == "pitchwheel"][-1] == 0
+    notes = midi_notes(path)
+    expected = len(sliding) / len(arrangement.tracks["bass"].events)
+    assert glide_fraction(notes, "bass") == pytest.approx(expected)
+    # Tracks that never slide carry no bends.
+    chords = next(
+        t for t in midi.tracks if any(m.type == "track_name" and m.name == "chords" for m in t)
+    )
+    assert not [m for m in chords if m.type in ("pitchwheel", "control_change")]
