@@ -155,6 +155,30 @@ def feedback_echo(flat: np.ndarray, lag: int, feedback: float, mix: float) -> np
 
 
 @_jit
+def ping_pong(audio: np.ndarray, lag: int, feedback: float, mix: float) -> np.ndarray:
+    """A ping-pong echo of (frames, channels) float32 audio, out (frames, 2): the mid is sent
+    into the left line; each repeat crosses to the other side (`lag` frames later, `feedback`
+    as loud), so the echoes bounce left, right, left ... Out = dry*(1-mix) + mix*echo."""
+    frames, channels = audio.shape
+    out = np.empty((frames, 2), np.float32)
+    left = np.zeros(frames, np.float32)
+    right = np.zeros(frames, np.float32)
+    fb = np.float32(feedback)
+    dry = np.float32(1.0 - mix)
+    wet = np.float32(mix)
+    half = np.float32(0.5)
+    last = channels - 1
+    for i in range(frames):
+        if 0 < lag <= i:
+            send = (audio[i - lag, 0] + audio[i - lag, last]) * half
+            left[i] = send + fb * right[i - lag]
+            right[i] = fb * left[i - lag]
+        out[i, 0] = audio[i, 0] * dry + wet * left[i]
+        out[i, 1] = audio[i, last] * dry + wet * right[i]
+    return out
+
+
+@_jit
 def centred_mono(audio: np.ndarray) -> np.ndarray:
     """Channel 0 of (frames, 2) audio as a contiguous (frames, 1) array when both channels
     are identical (mono in stereo clothes), else an empty (0, 1) array. One pass that stops
@@ -211,6 +235,81 @@ def track_peaks(best: np.ndarray, windows: np.ndarray) -> None:
             best[r, k] = max(best[r, k], abs(value.real), abs(value.imag))
 
 
+@_jit
+def sweep_filter(
+    audio: np.ndarray,
+    start: int,
+    stop: int,
+    g: np.ndarray,
+    hop: int,
+    damping: np.ndarray,
+    highpass: bool,
+    fade: int,
+) -> None:
+    """In place on (frames, channels) float32 `audio`: frames [start, stop) through a cascade
+    of two-pole state-variable filters (topology-preserving, Zavalishin's; one stage per value
+    of `damping` = 1/Q), low- or high-pass. The cutoff comes as g = tan(pi fc / sr) every
+    `hop` frames from `start`, linear in between; this filter stays stable and smooth however
+    fast g moves, where a biquad's recomputed coefficients click. The first and last `fade`
+    frames blend dry into filtered and back, so switching the filter in and out is silent.
+    State is kept in double precision: a float32 state hisses at low cutoffs."""
+    channels = audio.shape[1]
+    stages = damping.shape[0]
+    ic1 = np.zeros((stages, channels))
+    ic2 = np.zeros((stages, channels))
+    last = g.shape[0] - 1
+    for i in range(max(0, start), min(stop, audio.shape[0])):
+        pos = i - start
+        step = min(pos // hop, last)
+        frac = (pos - step * hop) / hop
+        gv = g[step] + (g[min(step + 1, last)] - g[step]) * frac
+        blend = 1.0
+        if pos < fade:
+            blend = (pos + 0.5) / fade
+        elif stop - 1 - i < fade:
+            blend = (stop - i - 0.5) / fade
+        for c in range(channels):
+            x = np.float64(audio[i, c])
+            v = x
+            for s in range(stages):
+                k = damping[s]
+                a1 = 1.0 / (1.0 + gv * (gv + k))
+                a2 = gv * a1
+                v3 = v - ic2[s, c]
+                v1 = a1 * ic1[s, c] + a2 * v3
+                v2 = ic2[s, c] + a2 * ic1[s, c] + gv * a2 * v3
+                ic1[s, c] = 2.0 * v1 - ic1[s, c]
+                ic2[s, c] = 2.0 * v2 - ic2[s, c]
+                v = v - k * v1 - v2 if highpass else v2
+            audio[i, c] = x + (v - x) * blend
+
+
+@_jit
+def modulated_delay(audio: np.ndarray, delay: np.ndarray, hop: int, circular: bool) -> np.ndarray:
+    """(frames, channels) float32 `audio` read back `delay` frames late (fractional, linear
+    interpolation), the delay given every `hop` frames and linear in between: a chorus's or a
+    tape's moving read head. Before the start it reads silence, or with `circular` (a loop)
+    the loop's end."""
+    frames, channels = audio.shape
+    out = np.zeros_like(audio)
+    last = delay.shape[0] - 1
+    for i in range(frames):
+        step = min(i // hop, last)
+        frac = np.float32(i - step * hop) / np.float32(hop)
+        d = delay[step] + (delay[min(step + 1, last)] - delay[step]) * frac
+        pos = np.float32(i) - d
+        if pos < 0.0:
+            if not circular:
+                continue
+            pos += np.float32(frames)
+        j = min(int(pos), frames - 1)
+        w = pos - np.float32(j)
+        nxt = j + 1 if j + 1 < frames else (0 if circular else j)
+        for c in range(channels):
+            out[i, c] = audio[j, c] + (audio[nxt, c] - audio[j, c]) * w
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel for the array layouts a beat uses,
     so a render process's first beat doesn't pay for it (about half a second)."""
@@ -225,3 +324,7 @@ def warm() -> None:
     biquad_power(frames[:, 0], frames[:, 1], np.ones((2, 6), np.float32), True, np.zeros(64))
     track_peaks(np.zeros((1, 4), np.float32), np.zeros((1, 8), np.complex64))
     centred_mono(frames)
+    ping_pong(frames, 8, 0.3, 0.2)
+    ping_pong(frames[:, :1].copy(), 8, 0.3, 0.2)
+    sweep_filter(frames.copy(), 0, 64, np.full(4, 0.5), 16, np.ones(2), False, 8)
+    modulated_delay(frames, np.ones(4, np.float32), 16, False)

@@ -31,7 +31,7 @@ from engine import kernels
 from engine.dynamics import compress
 from engine.errors import EngineInputError
 from engine.loudness import integrated_lufs, true_peak
-from engine.sends import add_reverb, echo
+from engine.sends import add_reverb, ping_pong
 
 PROFILES: tuple[str, ...] = ("balanced", "bass-heavy", "bright", "warm")
 ROLES: tuple[str, ...] = (
@@ -193,7 +193,8 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
     if chain.drive_db:
         x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))
     if chain.echo_seconds:
-        x = echo(x, round(chain.echo_seconds * sr), feedback=0.25, mix=0.12)
+        # A dotted-eighth ping-pong: the melody's repeats answer it from either side.
+        x = ping_pong(x, round(chain.echo_seconds * sr), feedback=0.35, mix=0.2)
     out = np.repeat(x, 2, axis=1) if x.shape[1] == 1 else x
     if chain.reverb > 0:
         add_reverb(out, x, sr, wet=chain.reverb)
@@ -258,13 +259,66 @@ def _bus_filters(profile_name: str) -> Pedalboard | None:
     return Pedalboard(filters) if filters else None
 
 
+# The bus's stereo stage. Below MONO_BELOW_HZ the side is filtered out (two first-order
+# high-passes: 12 dB/octave), so whatever a reverb or a wide part leaves down there folds to
+# mono, where a club system and a phone speaker both want the low end. Above it the side
+# (what the pairs, choruses, rooms and echoes left decorrelated) is set to a width: the gain
+# that brings the whole mix's L/R correlation to TARGET_CORRELATION, within SIDE_GAIN_RANGE,
+# as an engineer sets a width knob watching the correlation meter. The centred parts (kick,
+# bass, snare body, lead) are untouched by it; only how far out the wide parts sit changes.
+# One gain for the whole beat, so sections keep their own width (a wider hook stays wider).
+MONO_BELOW_HZ = 120.0
+TARGET_CORRELATION = 0.78
+SIDE_GAIN_RANGE = (0.7, 1.8)
+
+
+@lru_cache(maxsize=1)
+def _side_filter() -> Pedalboard:
+    return Pedalboard([HighpassFilter(MONO_BELOW_HZ), HighpassFilter(MONO_BELOW_HZ)])
+
+
+def side_gain(mid: np.ndarray, side: np.ndarray) -> float:
+    """The side gain g in SIDE_GAIN_RANGE whose L = mid + g side, R = mid - g side read
+    TARGET_CORRELATION (the nearest end of the range when none does)."""
+    a = float(np.dot(mid, mid))
+    b = float(np.dot(side, side))
+    c = float(np.dot(mid, side))
+
+    def correlation(g: float) -> float:  # Pearson of (m + g s, m - g s), from the dot products
+        product = (a + g * g * b) ** 2 - 4.0 * g * g * c * c
+        return (a - g * g * b) / np.sqrt(product) if product > 0 else 1.0
+
+    low, high = SIDE_GAIN_RANGE
+    if b <= 0.0 or correlation(low) <= TARGET_CORRELATION:
+        return low
+    if correlation(high) >= TARGET_CORRELATION:
+        return high
+    for _ in range(40):  # correlation falls as g grows: bisect
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if correlation(middle) > TARGET_CORRELATION else (low, middle)
+    return (low + high) / 2.0
+
+
+def stereo_stage(audio: np.ndarray, sr: int) -> np.ndarray:
+    """(frames, 2) -> (frames, 2): mono below MONO_BELOW_HZ, the side set to a width above."""
+    left, right = audio[:, 0], audio[:, 1]
+    side = (left - right) * np.float32(0.5)
+    if not np.any(side):
+        return audio
+    mid = (left + right) * np.float32(0.5)
+    side = _side_filter()(side, sr, reset=True)
+    side *= np.float32(side_gain(mid, side))
+    return np.stack([mid + side, mid - side], axis=1)
+
+
 def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
-    """The profile's tone and glue compression on the summed mix."""
+    """The profile's tone, the stereo stage and glue compression on the summed mix."""
     settings = check_profile(profile)
     x = _stereo(audio, "mix")
     filters = _bus_filters(profile)
     if filters is not None:
         x = _through(filters, x, sr)
+    x = stereo_stage(x, sr)
     return compress(
         x,
         sr,

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 from pedalboard import Reverb
 from scipy import fft as sp_fft
+from scipy import signal
 
 from engine import kernels
 
@@ -34,6 +35,13 @@ def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarr
     e[n] = x[n-delay] + feedback*e[n-delay]."""
     x = np.ascontiguousarray(audio, dtype=np.float32)
     return kernels.feedback_echo(x.reshape(-1), delay * x.shape[1], feedback, mix).reshape(x.shape)
+
+
+def ping_pong(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
+    """A ping-pong echo of (frames, channels) audio, (frames, 2) out: the repeats bounce from
+    side to side (engine.kernels.ping_pong), so an echo widens what it repeats."""
+    x = np.ascontiguousarray(audio, dtype=np.float32)
+    return kernels.ping_pong(x, delay, feedback, mix)
 
 
 def room_response(
@@ -95,6 +103,35 @@ def add_reverb(
     # little up where the interpolation images land).
     kernels.add_upsampled(out.reshape(-1), convolve_room(low, spectra, taps), REVERB_DECIMATION)
     return out
+
+
+# The drums' short room: freeverb's small, fairly damped room, its tail shortened to about
+# 0.5 s (RT60) by an extra decay: a snare "in a room", not in a hall.
+DRUM_ROOM = (0.3, 0.6)  # room size, damping
+DRUM_ROOM_SECONDS = 0.55
+DRUM_ROOM_DECAY_S = 0.12  # the extra amplitude decay's time constant
+
+
+@lru_cache(maxsize=4)
+def drum_room(sr: int) -> np.ndarray:
+    """The drum room's stereo impulse response (2, taps), each side of unit energy, so a wet
+    level w puts the room w² in energy under the dry hit."""
+    response = room_response(*DRUM_ROOM, 1.0, 1.0, sr).astype(np.float64)
+    taps = min(response.shape[1], round(DRUM_ROOM_SECONDS * sr))
+    t = np.arange(taps) / sr
+    response = response[:, :taps] * np.exp(-t / DRUM_ROOM_DECAY_S)
+    response /= np.sqrt((response**2).sum(axis=1, keepdims=True))
+    response.setflags(write=False)
+    return response
+
+
+def room_tail(dry: np.ndarray, wet: float, sr: int) -> np.ndarray:
+    """`dry` (mono, or (n, 2)) with the drum room added at `wet`: (len + room, 2). The room
+    hears the dry sound's mid; a mono sound stays in both sides."""
+    mid = dry if dry.ndim == 1 else dry.mean(axis=1)
+    room = signal.oaconvolve(mid[None, :], drum_room(sr), axes=1).T * wet
+    room[: len(dry)] += dry if dry.ndim == 2 else dry[:, None]
+    return room
 
 
 def _decimate(x: np.ndarray, factor: int) -> np.ndarray:
