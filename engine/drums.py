@@ -52,26 +52,27 @@ class Kick:
     drop_s: float  # ... with this time constant
     decay_s: float  # body amplitude time constant: 20 dB down after ~2.5-3x this
     knock: float  # level of the 100-200 Hz knock
-    knock_hz: float
+    knock_hz: float  # the knock band's centre
     click: float  # level of the 1-4 kHz beater click
     drive: float  # tanh saturation of the body (fattens it; more = squarer, louder)
     dark_hz: float = 0.0  # a low-pass on the whole kick (dusty, worn kits); 0 = none
 
 
-# Decays are set so each kick is 20 dB down 300-450 ms after its peak in the processed kick
-# stem (compressor included); the 808 kit's is longer (a boom), yet shorter than the beat
-# before it: a kick still ringing when the next one hits blurs the groove into a drone.
+# Decays are set so each kick is 20 dB down 320-380 ms after its peak in the processed kick
+# stem (compressor included; tests/test_engine_drums.py); the 808 kit's is longer (a boom,
+# ~420 ms), yet shorter than a beat: a kick still ringing when the next one hits blurs the
+# groove into a drone, and a kick under 300 ms is a click with no weight.
 _KICKS: dict[str, Kick] = {
-    "808": Kick(49.0, 2.6, 0.05, 0.15, 0.25, 120.0, 0.14, 1.3),
-    "909": Kick(52.0, 3.6, 0.03, 0.105, 0.45, 150.0, 0.55, 1.8),
-    "acoustic": Kick(58.0, 2.2, 0.02, 0.09, 0.6, 125.0, 0.5, 1.0),
-    "dusty": Kick(52.0, 2.3, 0.03, 0.10, 0.5, 115.0, 0.35, 2.2, 4500.0),
-    "lofi": Kick(50.0, 2.0, 0.04, 0.10, 0.45, 110.0, 0.2, 1.8, 3500.0),
-    "breakbeat": Kick(58.0, 2.6, 0.025, 0.085, 0.55, 140.0, 0.5, 1.5),
-    "jazz": Kick(56.0, 1.8, 0.02, 0.085, 0.5, 110.0, 0.22, 1.0, 5000.0),
-    "rock": Kick(56.0, 2.4, 0.025, 0.10, 0.6, 130.0, 0.65, 1.4),
-    "hard": Kick(54.0, 4.0, 0.025, 0.11, 0.5, 170.0, 0.75, 2.6),
-    "analog": Kick(50.0, 2.8, 0.045, 0.12, 0.3, 120.0, 0.25, 1.3),
+    "808": Kick(49.0, 2.6, 0.05, 0.171, 0.38, 120.0, 0.22, 1.3),
+    "909": Kick(52.0, 3.6, 0.03, 0.126, 0.68, 150.0, 0.88, 1.8),
+    "acoustic": Kick(58.0, 2.2, 0.02, 0.132, 0.9, 125.0, 0.8, 1.0),
+    "dusty": Kick(52.0, 2.3, 0.03, 0.12, 0.75, 115.0, 0.56, 2.2, 4500.0),
+    "lofi": Kick(50.0, 2.0, 0.04, 0.124, 0.68, 110.0, 0.32, 1.8, 3500.0),
+    "breakbeat": Kick(58.0, 2.6, 0.025, 0.129, 0.83, 140.0, 0.8, 1.5),
+    "jazz": Kick(56.0, 1.8, 0.02, 0.136, 0.75, 110.0, 0.35, 1.0, 5000.0),
+    "rock": Kick(56.0, 2.4, 0.025, 0.142, 0.9, 130.0, 1.04, 1.4),
+    "hard": Kick(54.0, 4.0, 0.025, 0.123, 0.75, 170.0, 1.2, 2.6),
+    "analog": Kick(50.0, 2.8, 0.045, 0.155, 0.45, 120.0, 0.4, 1.3),
 }
 # A kick's fundamental lives here: lower is felt, not heard, and fights the bass's sub; higher
 # turns the kick into a tom.
@@ -120,10 +121,11 @@ def kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) ->
     freq = settle * (1.0 + (k.sweep - 1.0) * np.exp(-t / k.drop_s))
     body = sine(phase(freq, n, sr)) * np.exp(-t / k.decay_s)
     body = np.tanh(k.drive * body) / np.tanh(k.drive)
-    # Knock: a sine burst that bends down a little, 25 ms long, in the 100-200 Hz band, on
-    # the key's tonic (it has a pitch too: an untuned knock adds a stray note to every bar).
-    knock_freq = tuned(k.knock_hz, tonic) * (1.0 + 0.4 * np.exp(-t / 0.01))
-    knock = sine(phase(knock_freq, n, sr)) * np.exp(-t / 0.025)
+    # Knock: the drum head's thud, a 35 ms burst of noise in the 100-200 Hz band. Noise, not
+    # a tone: a tuned knock beat against the body as its pitch fell through the band (and an
+    # untuned one is a stray note in every bar).
+    knock = sos_filter(noise(n, seed + 7), "bandpass", (k.knock_hz * 0.7, k.knock_hz * 1.4), sr)
+    knock *= np.exp(-t / 0.035) / (np.std(knock[: int(0.02 * sr)]) or 1.0)
     # Beater: band-passed noise at 1-4 kHz for 3 ms, brighter with the tone, led by a 1 ms
     # tick of open noise (the beater's contact: without it the kick's onset smears in the
     # mix and tempo trackers, ears included, lose the downbeat).
@@ -132,7 +134,7 @@ def kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) ->
     beater *= np.exp(-t / 0.003) / (np.std(beater[: int(0.003 * sr)]) or 1.0)
     tick = sos_filter(source, "highpass", 3500.0, sr) * np.exp(-t / 0.002)
     beater += 1.6 * tick / (np.std(tick[: int(0.002 * sr)]) or 1.0)
-    x = body + k.knock * knock + k.click * (0.4 + 0.6 * tone) * 0.5 * beater
+    x = body + k.knock * knock + k.click * (0.4 + 0.6 * tone) * beater
     if k.dark_hz:
         x = sos_filter(x, "lowpass", k.dark_hz * (0.8 + 0.4 * tone), sr)
     return x
@@ -266,7 +268,7 @@ def _hat(sr: int, kit: str, tone: float, seed: int, decay: float) -> np.ndarray:
     sizzle = _overheads(noise(n, seed), [noise(n, seed + 1000 + side) for side in (0, 1)])
     x = metal[:, None] + sizzle
     x = sos_filter(x.T, "highpass", low * (0.9 + 0.2 * tone), sr, order=4)
-    x = sos_filter(x, "lowpass", high * (0.9 + 0.2 * tone), sr, order=4).T
+    x = sos_filter(x, "lowpass", high * (0.9 + 0.2 * tone), sr, order=2).T
     attack = np.minimum(1.0, t / 0.0008)  # a stick, not a switch
     return x * (attack * np.exp(-t / decay))[:, None]
 

@@ -126,35 +126,6 @@ def add_upsampled(out: np.ndarray, low: np.ndarray, factor: int) -> np.ndarray:
 
 
 @_jit
-def feedback_echo(flat: np.ndarray, lag: int, feedback: float, mix: float) -> np.ndarray:
-    """dry*(1-mix) + mix*e over a contiguous array, where e[i] = x[i-lag] + feedback*e[i-lag]
-    (interleaved frames: lag = delay x channels). The recursion reaches back a whole lag, so
-    it runs a lag-long block at a time from the block before, kept in its own buffer: each
-    block is then one straight loop LLVM can vectorise."""
-    n = flat.shape[0]
-    if not 0 < lag < n:
-        lag = max(n, 1)  # no repeat lands inside the audio: one block, dry
-    feedback32 = np.float32(feedback)
-    dry = np.float32(1.0 - mix)
-    wet = np.float32(mix)
-    out = np.empty_like(flat)
-    previous = np.zeros(lag, np.float32)  # the echo one lag back
-    current = np.zeros(lag, np.float32)
-    for start in range(0, n, lag):
-        count = min(lag, n - start)
-        if start >= lag:
-            source = flat[start - lag : start - lag + count]
-            for j in range(count):
-                current[j] = source[j] + feedback32 * previous[j]
-        x = flat[start : start + count]
-        y = out[start : start + count]
-        for j in range(count):
-            y[j] = x[j] * dry + current[j] * wet
-        previous, current = current, previous
-    return out
-
-
-@_jit
 def ping_pong(audio: np.ndarray, lag: int, feedback: float, mix: float) -> np.ndarray:
     """A ping-pong echo of (frames, channels) float32 audio, out (frames, 2): the mid is sent
     into the left line; each repeat crosses to the other side (`lag` frames later, `feedback`
@@ -175,6 +146,41 @@ def ping_pong(audio: np.ndarray, lag: int, feedback: float, mix: float) -> np.nd
             right[i] = fb * left[i - lag]
         out[i, 0] = audio[i, 0] * dry + wet * left[i]
         out[i, 1] = audio[i, last] * dry + wet * right[i]
+    return out
+
+
+@_jit
+def mid_side(audio: np.ndarray, sos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mid, side) of (frames, 2) float32 audio, the side through the filter `sos` (second-
+    order sections, scipy's layout and direct form II transposed, in double precision)."""
+    frames = audio.shape[0]
+    sections = sos.shape[0]
+    mid = np.empty(frames, np.float32)
+    side = np.empty(frames, np.float32)
+    z1 = np.zeros(sections)
+    z2 = np.zeros(sections)
+    for i in range(frames):
+        left = np.float64(audio[i, 0])
+        right = np.float64(audio[i, 1])
+        mid[i] = (left + right) * 0.5
+        x = (left - right) * 0.5
+        for k in range(sections):
+            y = sos[k, 0] * x + z1[k]
+            z1[k] = sos[k, 1] * x - sos[k, 4] * y + z2[k]
+            z2[k] = sos[k, 2] * x - sos[k, 5] * y
+            x = y
+        side[i] = x
+    return mid, side
+
+
+@_jit
+def left_right(mid: np.ndarray, side: np.ndarray, gain: float) -> np.ndarray:
+    """(frames, 2) float32: left = mid + gain side, right = mid - gain side."""
+    out = np.empty((mid.shape[0], 2), np.float32)
+    g = np.float32(gain)
+    for i in range(mid.shape[0]):
+        out[i, 0] = mid[i] + g * side[i]
+        out[i, 1] = mid[i] - g * side[i]
     return out
 
 
@@ -286,28 +292,86 @@ def sweep_filter(
 
 @_jit
 def modulated_delay(audio: np.ndarray, delay: np.ndarray, hop: int, circular: bool) -> np.ndarray:
-    """(frames, channels) float32 `audio` read back `delay` frames late (fractional, linear
-    interpolation), the delay given every `hop` frames and linear in between: a chorus's or a
-    tape's moving read head. Before the start it reads silence, or with `circular` (a loop)
-    the loop's end."""
-    frames, channels = audio.shape
+    """(frames, 2) float32 `audio` read back `delay` frames late (fractional, linear
+    interpolation), the delay given every `hop` frames and linear in between: a tape's
+    moving read head. Before the start it reads silence, or with `circular` (a loop) the
+    loop's end. The two channels are spelled out: a loop over them runs at half the speed."""
+    frames = audio.shape[0]
     out = np.zeros_like(audio)
     last = delay.shape[0] - 1
-    for i in range(frames):
-        step = min(i // hop, last)
-        frac = np.float32(i - step * hop) / np.float32(hop)
-        d = delay[step] + (delay[min(step + 1, last)] - delay[step]) * frac
-        pos = np.float32(i) - d
-        if pos < 0.0:
-            if not circular:
-                continue
-            pos += np.float32(frames)
-        j = min(int(pos), frames - 1)
-        w = pos - np.float32(j)
-        nxt = j + 1 if j + 1 < frames else (0 if circular else j)
-        for c in range(channels):
-            out[i, c] = audio[j, c] + (audio[nxt, c] - audio[j, c]) * w
+    for step in range((frames + hop - 1) // hop):
+        here = delay[min(step, last)]
+        slope = (delay[min(step + 1, last)] - here) / hop
+        base = step * hop
+        for p in range(min(hop, frames - base)):
+            pos = (base + p) - (here + slope * p)
+            if pos < 0.0:
+                if not circular:
+                    continue
+                pos += frames
+            j = int(pos)
+            w = np.float32(pos - j)
+            k = j + 1
+            if k >= frames:
+                j = min(j, frames - 1)
+                k = 0 if circular else j
+            a0 = audio[j, 0]
+            a1 = audio[j, 1]
+            out[base + p, 0] = a0 + (audio[k, 0] - a0) * w
+            out[base + p, 1] = a1 + (audio[k, 1] - a1) * w
     return out
+
+
+@_jit
+def stereo_chorus(
+    dry: np.ndarray,
+    delay: np.ndarray,
+    hop: int,
+    wet: float,
+    gains: np.ndarray,
+    circular: bool,
+    out: np.ndarray,
+) -> None:
+    """Add mono `dry` (frames,) into stereo `out` (frames, 2) through a mid/side chorus:
+    with m = dry read `delay` frames late (every `hop` frames, linear in between; read as
+    modulated_delay reads), out[:, 0] += gains[0] (dry + wet m), out[:, 1] += gains[1] (dry -
+    wet m). Only the span where `dry` sounds (and its delayed copy) is touched."""
+    frames = dry.shape[0]
+    first = 0
+    while first < frames and dry[first] == 0.0:
+        first += 1
+    if first == frames:
+        return
+    last_sound = frames - 1
+    while dry[last_sound] == 0.0:
+        last_sound -= 1
+    begin = 0 if circular else first
+    end = frames if circular else min(frames, last_sound + int(np.ceil(delay.max())) + 2)
+    last = delay.shape[0] - 1
+    wet_left = np.float32(wet * gains[0])
+    wet_right = np.float32(-wet * gains[1])
+    dry_left = np.float32(gains[0])
+    dry_right = np.float32(gains[1])
+    for step in range(begin // hop, (end + hop - 1) // hop):
+        base = step * hop
+        here = delay[min(step, last)]
+        slope = (delay[min(step + 1, last)] - here) / hop
+        for p in range(max(0, begin - base), min(hop, end - base)):
+            i = base + p
+            pos = i - (here + slope * p)
+            moved = np.float32(0.0)
+            if pos < 0.0 and circular:
+                pos += frames
+            if pos >= 0.0:
+                j = int(pos)
+                k = j + 1
+                if k >= frames:
+                    j = min(j, frames - 1)
+                    k = 0 if circular else j
+                moved = dry[j] + (dry[k] - dry[j]) * np.float32(pos - j)
+            x = dry[i]
+            out[i, 0] += dry_left * x + wet_left * moved
+            out[i, 1] += dry_right * x + wet_right * moved
 
 
 def warm() -> None:
@@ -320,11 +384,13 @@ def warm() -> None:
     for channels, out in ((1, np.empty(64, np.float32)), (1, flat.copy()), (2, flat.copy())):
         apply_curve(flat[: 64 * channels], channels, gains, 16, out)
     add_upsampled(flat, np.zeros((2, 16), np.float32), 4)
-    feedback_echo(flat, 8, 0.25, 0.12)
     biquad_power(frames[:, 0], frames[:, 1], np.ones((2, 6), np.float32), True, np.zeros(64))
     track_peaks(np.zeros((1, 4), np.float32), np.zeros((1, 8), np.complex64))
     centred_mono(frames)
+    mid, side = mid_side(frames, np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]]))
+    left_right(mid, side, 1.0)
     ping_pong(frames, 8, 0.3, 0.2)
     ping_pong(frames[:, :1].copy(), 8, 0.3, 0.2)
     sweep_filter(frames.copy(), 0, 64, np.full(4, 0.5), 16, np.ones(2), False, 8)
-    modulated_delay(frames, np.ones(4, np.float32), 16, False)
+    modulated_delay(frames, np.ones(4), 16, False)
+    stereo_chorus(frames[:, 0].copy(), np.ones(4), 16, 0.5, np.ones(2), False, frames.copy())

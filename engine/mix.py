@@ -99,6 +99,11 @@ _ROLES: dict[str, Role] = {
 }
 
 
+# Every mix compressor's threshold follows its input's level over this long (two bars at
+# 120 BPM; engine.dynamics.compress): hits and notes are shaped, sections keep their levels.
+SECTION_FOLLOW_S = 4.0
+
+
 @dataclass
 class MixResult:
     stems: dict[str, np.ndarray]  # processed, (n, 2) float32 each
@@ -189,6 +194,7 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
         release_ms=role.release_ms,
         makeup_db=0.0 if chain.drive_db else chain.gain_db,
         channels=2 if last else None,
+        follow_s=SECTION_FOLLOW_S,
     )
     if chain.drive_db:
         x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))
@@ -259,9 +265,9 @@ def _bus_filters(profile_name: str) -> Pedalboard | None:
     return Pedalboard(filters) if filters else None
 
 
-# The bus's stereo stage. Below MONO_BELOW_HZ the side is filtered out (two first-order
-# high-passes: 12 dB/octave), so whatever a reverb or a wide part leaves down there folds to
-# mono, where a club system and a phone speaker both want the low end. Above it the side
+# The bus's stereo stage. Below MONO_BELOW_HZ the side is filtered out (a second-order
+# Butterworth high-pass: 12 dB/octave), so whatever a reverb or a wide part leaves down there
+# folds to mono, where a club system and a phone speaker both want the low end. Above it the side
 # (what the pairs, choruses, rooms and echoes left decorrelated) is set to a width: the gain
 # that brings the whole mix's L/R correlation to TARGET_CORRELATION, within SIDE_GAIN_RANGE,
 # as an engineer sets a width knob watching the correlation meter. The centred parts (kick,
@@ -272,9 +278,9 @@ TARGET_CORRELATION = 0.78
 SIDE_GAIN_RANGE = (0.7, 1.8)
 
 
-@lru_cache(maxsize=1)
-def _side_filter() -> Pedalboard:
-    return Pedalboard([HighpassFilter(MONO_BELOW_HZ), HighpassFilter(MONO_BELOW_HZ)])
+@lru_cache(maxsize=8)
+def _side_filter(sr: int) -> np.ndarray:
+    return signal.butter(2, MONO_BELOW_HZ, "highpass", fs=sr, output="sos")
 
 
 def side_gain(mid: np.ndarray, side: np.ndarray) -> float:
@@ -301,14 +307,8 @@ def side_gain(mid: np.ndarray, side: np.ndarray) -> float:
 
 def stereo_stage(audio: np.ndarray, sr: int) -> np.ndarray:
     """(frames, 2) -> (frames, 2): mono below MONO_BELOW_HZ, the side set to a width above."""
-    left, right = audio[:, 0], audio[:, 1]
-    side = (left - right) * np.float32(0.5)
-    if not np.any(side):
-        return audio
-    mid = (left + right) * np.float32(0.5)
-    side = _side_filter()(side, sr, reset=True)
-    side *= np.float32(side_gain(mid, side))
-    return np.stack([mid + side, mid - side], axis=1)
+    mid, side = kernels.mid_side(np.ascontiguousarray(audio, np.float32), _side_filter(sr))
+    return kernels.left_right(mid, side, side_gain(mid, side))
 
 
 def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
@@ -326,6 +326,7 @@ def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
         ratio=settings.bus_ratio,
         attack_ms=30.0,
         release_ms=200.0,
+        follow_s=SECTION_FOLLOW_S,
     ).astype(np.float32, copy=False)
 
 

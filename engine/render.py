@@ -32,7 +32,7 @@ from scipy.linalg import blas
 from engine import instruments
 from engine.compose import STEM_NAMES, Arrangement, FilterMove, Track
 from engine.dynamics import scale_frames
-from engine.kernels import modulated_delay, sweep_filter
+from engine.kernels import modulated_delay, stereo_chorus, sweep_filter
 from engine.mix import highpass_hz
 from engine.synth import SWEEP_HOP, cutoff_curve
 
@@ -107,10 +107,10 @@ TOM_PLACEMENT = {50: 0.35, 48: 0.12, 45: -0.12, 43: -0.35}
 
 @dataclass(frozen=True)
 class Chorus:
-    """A stereo chorus: each side hears the dry voice plus a copy read through a moving delay
-    (the two sides' delays swing in opposite directions; the right's copy inverted), so left
-    and right differ while their sum keeps the dry note. A near-still delay is a short
-    stereo delay (each side a comb whose peaks sit in the other's notches)."""
+    """A stereo chorus: the voice plus a copy read through a slowly moving delay, added to
+    the left and taken from the right (a mid/side chorus), so left and right differ while
+    their sum is the dry voice alone. A near-still delay is a short stereo delay (each side a
+    comb whose peaks sit in the other's notches)."""
 
     delay_ms: float
     depth_ms: float
@@ -342,25 +342,22 @@ class _Placement:
             self.add_mono(flat, sound, rest * gain, self.start(event.time))
         setting = CHORUS.get(track.instrument, DOUBLE)
         # Narrow parts get less of it, but the square root keeps a melody's 0.2 audible.
-        wet = np.float32(setting.wet * min(1.0, max(0.0, track.width) / PAIR_APART) ** 0.5)
-        left, right = _pan_gains(track.pan)
-        out = stem.reshape(-1)
-        # The moved copies go in with opposite signs (a mid/side chorus): left and right
-        # differ, yet the mono sum keeps the dry note and loses the chorus, never combs.
-        for channel, (side_gain, sign) in enumerate(((left, 1.0), (right, -1.0))):
-            delay = self._chorus_delay(setting, sign)
-            moved = modulated_delay(dry, delay, CHORUS_HOP, self.wrap).reshape(-1)
-            for source, amount in ((flat, side_gain), (moved, sign * side_gain * wet)):
-                blas.saxpy(source, out, n=self.frames, a=amount, offy=channel, incy=2)
+        wet = setting.wet * min(1.0, max(0.0, track.width) / PAIR_APART) ** 0.5
+        # The moved copy goes in with opposite signs (a mid/side chorus): left and right
+        # differ, yet the mono sum is the dry note alone: a chorus that can never comb.
+        gains = np.array(_pan_gains(track.pan))
+        delay = self._chorus_delay(setting)
+        stereo_chorus(flat, delay, CHORUS_HOP, wet, gains, self.wrap, stem)
 
-    def _chorus_delay(self, setting: Chorus, sign: float) -> np.ndarray:
+    def _chorus_delay(self, setting: Chorus) -> np.ndarray:
+        """The chorus's delay (frames) every CHORUS_HOP frames: a slow sine round its centre."""
         steps = -(-self.frames // CHORUS_HOP) + 1
         t = np.arange(steps) * (CHORUS_HOP / self.sr)
         rate = setting.rate_hz
         if self.wrap:  # whole cycles over a loop, so it repeats seamlessly
             rate = max(1, round(rate * self.frames / self.sr)) * self.sr / self.frames
-        swing = setting.depth_ms * np.sin(2.0 * np.pi * rate * t) * sign
-        return ((setting.delay_ms + swing) * self.sr / 1000.0).astype(np.float32)
+        swing = setting.depth_ms * np.sin(2.0 * np.pi * rate * t)
+        return (setting.delay_ms + swing) * self.sr / 1000.0
 
     def fx(self, track: Track, flat: np.ndarray, gain: float, highpass: float) -> None:
         spb = self.arrangement.beat_seconds
@@ -392,14 +389,13 @@ class _Placement:
         """Overlap-add a mono sound (panned) or a stereo one (each side its gain)."""
         if sound.ndim == 1:
             _add(flat, sound, left, right, start, self.frames, self.wrap)
-            return
-        _add(flat, sound[:, 0], left, 0.0, start, self.frames, self.wrap)
-        _add(flat, sound[:, 1], 0.0, right, start, self.frames, self.wrap)
+        else:
+            _add_stereo(flat, sound, left, right, start, self.frames, self.wrap)
 
     def add_mono(self, flat: np.ndarray, sound: np.ndarray, gain: float, start: int) -> None:
         """Overlap-add a sound into a mono buffer (a stereo sound folds to its mid)."""
         mono = sound if sound.ndim == 1 else sound.mean(axis=1)
-        _add_channels(flat, mono, (gain,), start, self.frames, self.wrap, 1)
+        _overlap_add(flat, mono, 1, (gain,), start, self.frames, self.wrap, 1)
 
 
 def _add(
@@ -412,36 +408,60 @@ def _add(
     wrap: bool,
 ) -> None:
     """Overlap-add mono `sound` at `start` into an interleaved stereo buffer, panned."""
-    _add_channels(flat, sound, (left, right), start, frames, wrap, 2)
+    _overlap_add(flat, sound, 1, (left, right), start, frames, wrap, 2)
 
 
-def _add_channels(
+def _add_stereo(
     flat: np.ndarray,
     sound: np.ndarray,
+    left: float,
+    right: float,
+    start: int,
+    frames: int,
+    wrap: bool,
+) -> None:
+    """Overlap-add stereo (n, 2) `sound` at `start` into an interleaved stereo buffer."""
+    _overlap_add(flat, sound, 2, (left, right), start, frames, wrap, 2)
+
+
+def _overlap_add(
+    flat: np.ndarray,
+    sound: np.ndarray,
+    sides: int,
     gains: tuple[float, ...],
     start: int,
     frames: int,
     wrap: bool,
     channels: int,
 ) -> None:
-    """Overlap-add mono `sound` at frame `start` into an interleaved buffer of `channels`,
-    each channel at its gain. BLAS axpy scales and adds in place, writing each channel by
-    stride: no temporaries. Past `frames` the sound wraps to the start (loops) or is dropped."""
+    """Overlap-add `sound` (mono, or interleaved with `sides` channels) at frame `start` into
+    an interleaved buffer of `channels`, channel c at gains[c] (from the sound's channel c,
+    or its only one). BLAS axpy scales and adds in place, reading and writing by stride: no
+    temporaries. Past `frames` the sound wraps to the start (loops) or is dropped."""
     if start >= frames:
         if not wrap:
             return
         start %= frames
-    sound = np.ascontiguousarray(sound, dtype=np.float32)
-    while len(sound):
-        take = min(frames - start, len(sound))
+    source = np.ascontiguousarray(sound, dtype=np.float32).reshape(-1)
+    length = len(source) // sides
+    offset = 0
+    while offset < length:
+        take = min(frames - start, length - offset)
         for channel, amount in enumerate(gains):
             if amount:
                 blas.saxpy(
-                    sound, flat, n=take, a=amount, offy=channels * start + channel, incy=channels
+                    source,
+                    flat,
+                    n=take,
+                    a=amount,
+                    offx=offset * sides + min(channel, sides - 1),
+                    incx=sides,
+                    offy=channels * start + channel,
+                    incy=channels,
                 )
         if not wrap:
             return
-        sound, start = sound[take:], 0  # a tail longer than the loop wraps more than once
+        offset, start = offset + take, 0  # a tail longer than the loop wraps more than once
 
 
 # --- stem stages -------------------------------------------------------------------------------
@@ -505,7 +525,7 @@ def _wow_and_flutter(
         depth = (2.0 ** (cents / 1200.0) - 1.0) / (2.0 * np.pi * rate) * sr
         delay += depth * np.sin(2.0 * np.pi * (rate * t + offset))
         depth_total += depth
-    delay = (delay + depth_total + 1.0).astype(np.float32)
+    delay += depth_total + 1.0
     for name in tape.stems:
         if np.any(stems[name]):
             stems[name][:] = modulated_delay(stems[name], delay, CHORUS_HOP, wrap)

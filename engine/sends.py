@@ -1,4 +1,4 @@
-"""Time-based effects a stem feeds: a feedback echo and a reverb, both linear, added back in.
+"""Time-based effects a stem feeds: a ping-pong echo and reverbs, all linear, added back in.
 
 The reverb runs at a quarter of the sample rate, as the early digital reverbs did: its tail
 lives below 5 kHz anyway (the damping eats the highs), and a quarter of the samples is a
@@ -28,13 +28,6 @@ _ANTI_ALIAS = (np.convolve(np.ones(4), np.ones(4)) / 16.0).astype(np.float32)
 TAIL_CUT_DB = -80.0  # the impulse response ends where what is left of it is this far down
 RESPONSE_SECONDS = 4.0  # rendered impulse length: room 0.45 falls 80 dB in 1.5 s
 BLOCK = 2**16  # FFT size of the block convolution (larger for a response too long for it)
-
-
-def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
-    """A feedback delay line on (frames, channels) audio: dry*(1-mix) + mix*e, where
-    e[n] = x[n-delay] + feedback*e[n-delay]."""
-    x = np.ascontiguousarray(audio, dtype=np.float32)
-    return kernels.feedback_echo(x.reshape(-1), delay * x.shape[1], feedback, mix).reshape(x.shape)
 
 
 def ping_pong(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
