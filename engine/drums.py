@@ -146,13 +146,13 @@ def kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) ->
 _SNARES: dict[str, tuple[float, float, float, float, float, float]] = {
     "808": (190.0, 0.09, 0.16, 900.0, 9000.0, 0.8),
     "909": (200.0, 0.07, 0.18, 1500.0, 12000.0, 1.0),
-    "acoustic": (185.0, 0.08, 0.22, 1200.0, 10000.0, 0.9),
+    "acoustic": (225.0, 0.07, 0.16, 1500.0, 9000.0, 0.75),  # tight, dry, tuned high
     "dusty": (175.0, 0.09, 0.2, 700.0, 6000.0, 0.8),
     "lofi": (170.0, 0.1, 0.18, 600.0, 5000.0, 0.7),
     "breakbeat": (210.0, 0.07, 0.2, 1300.0, 11000.0, 1.0),
     "jazz": (180.0, 0.06, 0.16, 1500.0, 9000.0, 0.6),
-    "rock": (190.0, 0.1, 0.26, 1000.0, 10000.0, 1.0),
-    "hard": (215.0, 0.06, 0.15, 1800.0, 12000.0, 1.15),
+    "rock": (185.0, 0.11, 0.28, 900.0, 10000.0, 1.1),  # fat and long, cracked hard
+    "hard": (250.0, 0.05, 0.12, 2500.0, 14000.0, 1.4),  # snappy, bright and short
     "analog": (180.0, 0.08, 0.17, 1000.0, 8000.0, 0.85),
 }
 DARK_KITS = ("dusty", "lofi", "jazz")
@@ -245,17 +245,18 @@ def _metal(sr: int, n: int, base: float, seed: int) -> np.ndarray:
 # drops and that reads as noise, not a hat) and under 1% below 6 kHz (no "chick"). The
 # high-pass at 3-5 kHz lets the chick through; a 4th-order low-pass near 12 kHz rolls the top
 # off, as real cymbals and every sampled hat do above 16 kHz.
-_HAT_BAND: dict[str, tuple[float, float]] = {
-    "808": (4200.0, 12500.0),
-    "909": (4500.0, 13000.0),
-    "acoustic": (3500.0, 12000.0),
-    "dusty": (3200.0, 9500.0),
-    "lofi": (3000.0, 8500.0),
-    "breakbeat": (3800.0, 12000.0),
-    "jazz": (3000.0, 10500.0),
-    "rock": (3500.0, 12500.0),
-    "hard": (4800.0, 13500.0),
-    "analog": (4000.0, 11500.0),
+_HAT_BAND: dict[str, tuple[float, float, float]] = {
+    # kit: (high-pass, low-pass, how long the closed hat rings relative to the default)
+    "808": (4200.0, 12500.0, 1.0),
+    "909": (4500.0, 13000.0, 0.9),
+    "acoustic": (3500.0, 12000.0, 0.8),  # a tight, closely miked hat
+    "dusty": (3200.0, 9500.0, 1.1),
+    "lofi": (3000.0, 8500.0, 1.3),
+    "breakbeat": (3800.0, 12000.0, 1.2),  # a sampled break's loose, washy hat
+    "jazz": (3000.0, 10500.0, 1.4),
+    "rock": (3500.0, 12500.0, 1.6),  # half-open, played hard
+    "hard": (4800.0, 13500.0, 0.75),
+    "analog": (4000.0, 11500.0, 1.0),
 }
 
 
@@ -263,7 +264,7 @@ def _hat(sr: int, kit: str, tone: float, seed: int, decay: float) -> np.ndarray:
     """Stereo (n, 2): the metal is one, the sizzle partly each side's own (overheads)."""
     n = int(sr * (decay * 4.5 + 0.01))
     t = timeline(n, sr)
-    low, high = _HAT_BAND[kit]
+    low, high, _ = _HAT_BAND[kit]
     metal = 0.6 * _metal(sr, n, 330.0 + 80 * tone, seed)
     sizzle = _overheads(noise(n, seed), [noise(n, seed + 1000 + side) for side in (0, 1)])
     x = metal[:, None] + sizzle
@@ -274,7 +275,7 @@ def _hat(sr: int, kit: str, tone: float, seed: int, decay: float) -> np.ndarray:
 
 
 def hat_closed(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
-    return _hat(sr, kit, tone, seed, 0.035 + 0.02 * tone)
+    return _hat(sr, kit, tone, seed, (0.035 + 0.02 * tone) * _HAT_BAND[kit][2])
 
 
 def hat_open(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:

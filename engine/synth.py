@@ -166,7 +166,7 @@ def finish(
     if top > 0:
         x *= min(peak, 1.0) / top
     if lowpass_hz:
-        x = signal.sosfilt(_sos("lowpass", float(lowpass_hz), sr, 2), x, axis=0)
+        x = signal.sosfilt(_sos("lowpass", float(lowpass_hz), sr, 4), x, axis=0)  # 24 dB/oct
     out = high_pass(x.astype(np.float32), sr, highpass_hz)
     out.setflags(write=False)
     return out

@@ -140,7 +140,7 @@ def vacid(f, n, sr, held, b, mod_rate, seed):
     base = _mean(f)
     cutoff = base * (1.5 + (3.0 + 9.0 * b) * np.exp(-t / 0.09)) + 150.0
     x = swept(saw(ph, step), cutoff, sr, (0.18,), "lowpass")  # Q 5.5: the resonant peak
-    x = np.tanh(1.8 * x)
+    x = sos_filter(np.tanh(1.8 * x), "highpass", 25.0, sr)  # the drive's offset taken out
     return x * envelope(n, sr, 0.003, held, 0.05, decay=0.25, sustain=0.6)
 
 
