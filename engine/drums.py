@@ -54,7 +54,7 @@ class Kick:
     knock: float  # level of the 100-200 Hz knock
     knock_hz: float  # the knock band's centre
     click: float  # level of the 1-4 kHz beater click
-    drive: float  # tanh saturation of the body (fattens it; more = squarer, louder)
+    drive: float  # saturation of the body (1 = clean; fattens it, see _saturate)
     dark_hz: float = 0.0  # a low-pass on the whole kick (dusty, worn kits); 0 = none
 
 
@@ -63,17 +63,18 @@ class Kick:
 # ~420 ms), yet shorter than a beat: a kick still ringing when the next one hits blurs the
 # groove into a drone, and a kick under 300 ms is a click with no weight.
 _KICKS: dict[str, Kick] = {
-    "808": Kick(49.0, 2.6, 0.05, 0.171, 0.38, 120.0, 0.22, 1.3),
-    "909": Kick(52.0, 3.6, 0.03, 0.126, 0.68, 150.0, 0.88, 1.8),
-    "acoustic": Kick(58.0, 2.2, 0.02, 0.132, 0.9, 125.0, 0.8, 1.0),
-    "dusty": Kick(52.0, 2.3, 0.03, 0.12, 0.75, 115.0, 0.56, 2.2, 4500.0),
-    "lofi": Kick(50.0, 2.0, 0.04, 0.124, 0.68, 110.0, 0.32, 1.8, 3500.0),
-    "breakbeat": Kick(58.0, 2.6, 0.025, 0.129, 0.83, 140.0, 0.8, 1.5),
-    "jazz": Kick(56.0, 1.8, 0.02, 0.136, 0.75, 110.0, 0.35, 1.0, 5000.0),
-    "rock": Kick(56.0, 2.4, 0.025, 0.142, 0.9, 130.0, 1.04, 1.4),
-    "hard": Kick(54.0, 4.0, 0.025, 0.123, 0.75, 170.0, 1.2, 2.6),
-    "analog": Kick(50.0, 2.8, 0.045, 0.155, 0.45, 120.0, 0.4, 1.3),
+    "808": Kick(49.0, 2.6, 0.03, 0.188, 0.38, 120.0, 0.3, 1.3),
+    "909": Kick(52.0, 3.6, 0.018, 0.156, 0.68, 150.0, 0.88, 1.8),
+    "acoustic": Kick(58.0, 2.2, 0.012, 0.154, 0.9, 125.0, 0.8, 1.0),
+    "dusty": Kick(52.0, 2.3, 0.018, 0.149, 0.75, 115.0, 0.56, 2.2, 4500.0),
+    "lofi": Kick(50.0, 2.4, 0.024, 0.15, 0.9, 110.0, 0.5, 1.8, 3500.0),
+    "breakbeat": Kick(58.0, 2.6, 0.015, 0.146, 0.83, 140.0, 0.8, 1.5),
+    "jazz": Kick(56.0, 2.4, 0.012, 0.156, 0.75, 110.0, 0.35, 1.0, 5000.0),
+    "rock": Kick(56.0, 2.4, 0.015, 0.163, 0.9, 130.0, 1.04, 1.4),
+    "hard": Kick(54.0, 4.0, 0.015, 0.151, 0.75, 170.0, 1.2, 2.6),
+    "analog": Kick(50.0, 2.8, 0.027, 0.172, 0.45, 120.0, 0.4, 1.3),
 }
+LANDING = 6.0  # the kick's pitch lands on its note this many drop times after the hit
 # A kick's fundamental lives here: lower is felt, not heard, and fights the bass's sub; higher
 # turns the kick into a tom.
 KICK_RANGE_HZ = (45.0, 65.5)
@@ -113,19 +114,31 @@ def tuned(freq: float, tonic: int | None) -> float:
     return hz(pitch + (shift if shift <= 6.0 else shift - 12.0))
 
 
+def _saturate(x: np.ndarray, drive: float) -> np.ndarray:
+    """Fatten a kick's body (|x| <= 1) with a cubic curve: it adds only the third harmonic,
+    an octave and a fifth up, in key. tanh adds the fifth harmonic too, a major third two
+    octaves up: under a minor song the kick itself played the wrong third (a chroma key
+    reading of techno in A minor heard A major). drive 1 = clean, 2.5 and up = the most."""
+    amount = min(1.0, max(0.0, (drive - 1.0) / 1.5))
+    return x + amount * 0.5 * (x - x**3)
+
+
 def kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -> np.ndarray:
     k = _KICKS[kit]
     settle = kick_hz(k.body_hz, tonic)
     n = int(sr * (k.decay_s * 7.0 + 0.05))  # the body is 60 dB down by the end
     t = timeline(n, sr)
-    freq = settle * (1.0 + (k.sweep - 1.0) * np.exp(-t / k.drop_s))
-    body = sine(phase(freq, n, sr)) * np.exp(-t / k.decay_s)
-    body = np.tanh(k.drive * body) / np.tanh(k.drive)
-    # Knock: the drum head's thud, a 35 ms burst of noise in the 100-200 Hz band. Noise, not
-    # a tone: a tuned knock beat against the body as its pitch fell through the band (and an
-    # untuned one is a stray note in every bar).
-    knock = sos_filter(noise(n, seed + 7), "bandpass", (k.knock_hz * 0.7, k.knock_hz * 1.4), sr)
-    knock *= np.exp(-t / 0.035) / (np.std(knock[: int(0.02 * sr)]) or 1.0)
+    # The pitch falls from sweep x the settled pitch and lands on it within LANDING drop
+    # times: an exponential alone never lands, and a short kick's energy spent just above
+    # its note reads as the next semitone up.
+    landing = np.clip(1.0 - t / (LANDING * k.drop_s), 0.0, 1.0)
+    freq = settle * (1.0 + (k.sweep - 1.0) * np.exp(-t / k.drop_s) * landing)
+    body = _saturate(sine(phase(freq, n, sr)) * np.exp(-t / k.decay_s), k.drive)
+    # Knock: the body's own pitch sweep, boosted in the 100-200 Hz band for its first 40 ms
+    # (the drum head's punch). Drawn from the body, it adds to it: a separate tone there beat
+    # against the falling body, and a noise burst left the same stray pitches in every bar.
+    knock = sos_filter(body, "bandpass", (k.knock_hz * 0.7, k.knock_hz * 1.4), sr)
+    knock *= np.exp(-t / 0.04) / (np.abs(knock).max() or 1.0)
     # Beater: band-passed noise at 1-4 kHz for 3 ms, brighter with the tone, led by a 1 ms
     # tick of open noise (the beater's contact: without it the kick's onset smears in the
     # mix and tempo trackers, ears included, lose the downbeat).
@@ -134,6 +147,9 @@ def kick(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) ->
     beater *= np.exp(-t / 0.003) / (np.std(beater[: int(0.003 * sr)]) or 1.0)
     tick = sos_filter(source, "highpass", 3500.0, sr) * np.exp(-t / 0.002)
     beater += 1.6 * tick / (np.std(tick[: int(0.002 * sr)]) or 1.0)
+    # `click` is the beater's peak next to the body's: a click that tops the body leaves
+    # the body quiet once the hit is scaled to its velocity (all crest, no weight).
+    beater /= np.abs(beater).max() or 1.0
     x = body + k.knock * knock + k.click * (0.4 + 0.6 * tone) * beater
     if k.dark_hz:
         x = sos_filter(x, "lowpass", k.dark_hz * (0.8 + 0.4 * tone), sr)
@@ -148,7 +164,7 @@ _SNARES: dict[str, tuple[float, float, float, float, float, float]] = {
     "909": (200.0, 0.07, 0.18, 1500.0, 12000.0, 1.0),
     "acoustic": (225.0, 0.07, 0.16, 1500.0, 9000.0, 0.75),  # tight, dry, tuned high
     "dusty": (175.0, 0.09, 0.2, 700.0, 6000.0, 0.8),
-    "lofi": (170.0, 0.1, 0.18, 600.0, 5000.0, 0.7),
+    "lofi": (165.0, 0.12, 0.13, 500.0, 3800.0, 0.5),  # soft and thuddy, little wire
     "breakbeat": (210.0, 0.07, 0.2, 1300.0, 11000.0, 1.0),
     "jazz": (180.0, 0.06, 0.16, 1500.0, 9000.0, 0.6),
     "rock": (185.0, 0.11, 0.28, 900.0, 10000.0, 1.1),  # fat and long, cracked hard
@@ -176,7 +192,12 @@ def snare(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -
 
 
 # A clap is several hands a few ms apart: (offset s, centre Hz of that hand's band, pan).
-_HANDS = ((0.0, 1150.0, -0.35), (0.0085, 1400.0, 0.3), (0.0185, 1050.0, -0.1), (0.027, 1300.0, 0.4))
+_HANDS = (
+    (0.0, 1150.0, -0.25),
+    (0.0085, 1400.0, 0.2),
+    (0.0185, 1050.0, -0.1),
+    (0.027, 1300.0, 0.25),
+)
 
 
 def clap(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
@@ -192,24 +213,27 @@ def clap(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
         start = offset * spread
         hand = sos_filter(noise(n, seed * 8 + index), "bandpass", (centre * 0.6, centre * 2.2), sr)
         hand *= (1.0 - 0.12 * index) * np.where(t >= start, np.exp(-(t - start) / 0.0045), 0.0)
-        x[:, 0] += hand * (1.0 - pan)
-        x[:, 1] += hand * (1.0 + pan)
+        x[:, 0] += hand * np.sqrt(1.0 - pan)  # equal power, unity in the middle
+        x[:, 1] += hand * np.sqrt(1.0 + pan)
     last = _HANDS[-1][0] * spread
     fused = sos_filter(noise(n, seed * 8 + 5), "bandpass", (800.0, 1900.0 + 800.0 * tone), sr)
-    middle = 0.75 * fused * np.where(t >= last, np.exp(-(t - last) / 0.035), 0.0)
+    middle = 0.9 * fused * np.where(t >= last, np.exp(-(t - last) / 0.035), 0.0)
     high = 5000.0 + 4000.0 * tone if kit not in DARK_KITS else 4000.0
     tail = sos_filter(noise(n, seed * 8 + 6), "bandpass", (700.0, high), sr)
     tail_decay = 0.16 if kit in ("808", "analog") else 0.11
-    middle += 0.3 * tail * np.where(t >= last, np.exp(-(t - last) / tail_decay), 0.0)
+    middle += 0.4 * tail * np.where(t >= last, np.exp(-(t - last) / tail_decay), 0.0)
     return x + middle[:, None]
 
 
-def rim(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
+def rim(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -> np.ndarray:
+    """A rimshot's click: two partials a fifth apart on the key's tonic, and stick noise. (It
+    rang at 820 and 1700 Hz, an untuned G# that, with its room, read as the key in techno.)"""
     n = int(sr * 0.08)
     t = timeline(n, sr)
+    base = tuned(850.0, tonic)
     return (
-        sine(1700 * t)
-        + 0.6 * sine(820 * t)
+        0.6 * sine(base * t)
+        + sine(1.5 * base * t)
         + 0.3 * sos_filter(noise(n, seed), "highpass", 3000, sr)
     ) * np.exp(-t / 0.012)
 
@@ -315,18 +339,20 @@ def _tonal_drum(sr: int, base: float, decay: float, bend: float) -> np.ndarray:
     return sine(phase(freq, n, sr)) * np.exp(-t / decay)
 
 
-def conga(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
-    return _tonal_drum(sr, 190.0 + 120 * tone, 0.09, 0.3)
+def conga(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -> np.ndarray:
+    return _tonal_drum(sr, tuned(190.0 + 120 * tone, tonic), 0.09, 0.3)
 
 
 def tom(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
     return _tonal_drum(sr, 80.0 + 140 * tone, 0.18, 0.5)
 
 
-def cowbell(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
+def cowbell(sr: int, kit: str, tone: float, seed: int, tonic: int | None = None) -> np.ndarray:
+    """The 808 cowbell: two squares a fifth apart (540 and 800 Hz on the original), tuned."""
     n = int(sr * 0.5)
     t = timeline(n, sr)
-    x = square(*oscillator(540.0, n, sr)) + square(*oscillator(800.0, n, sr))
+    base = tuned(540.0, tonic)
+    x = square(*oscillator(base, n, sr)) + square(*oscillator(1.5 * base, n, sr))
     return sos_filter(x, "bandpass", (500.0, 2500.0), sr) * np.exp(-t / 0.08)
 
 
@@ -344,4 +370,4 @@ VOICES: dict[str, Callable[..., np.ndarray]] = {
     "tom": tom,
     "cowbell": cowbell,
 }
-TUNED = ("kick", "snare")  # voices that take the key's tonic
+TUNED = ("kick", "snare", "rim", "conga", "cowbell")  # voices that take the key's tonic

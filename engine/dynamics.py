@@ -55,6 +55,22 @@ def apply_gain(
     return out
 
 
+def soft_clip(audio: np.ndarray, top_db: float) -> np.ndarray:
+    """`audio` with the top `top_db` of its peaks folded smoothly into half as many dB (a new
+    array; samples under the knee are untouched). Knee and ceiling are set from the audio's
+    own peak, so a quieter section is clipped less, never more."""
+    x = np.array(audio, dtype=np.float32)
+    peak = float(np.abs(x).max()) if len(x) else 0.0
+    if peak == 0.0:
+        return x
+    knee = np.float32(peak * 10.0 ** (-top_db / 20.0))
+    room = np.float32(peak * 10.0 ** (-top_db / 40.0)) - knee  # the ceiling: top_db/2 down
+    over = np.abs(x) > knee
+    loud = x[over]
+    x[over] = np.sign(loud) * (knee + room * np.tanh((np.abs(loud) - knee) / room))
+    return x
+
+
 def peak_db(audio: np.ndarray, hop: int) -> np.ndarray:
     """Peak level (dBFS) over all channels of (frames, channels) audio, per `hop` frames."""
     flat = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)

@@ -80,6 +80,7 @@ GENRE_LEVEL_OFFSETS: dict[str, dict[str, float]] = {
 VELOCITY_LAYERS = 8  # distinct velocities the instruments are asked for
 END_FADE_SECONDS = 0.03
 TOM_TONE = {50: 0.8, 48: 0.65, 45: 0.5, 43: 0.35}
+ROUND_ROBIN = 4  # variants of each drum hit, played in turn
 # Sidechain: how much each stem ducks (fraction of the arrangement's depth), and the duck's
 # recovery time in beats (a quarter-note pump).
 SIDECHAIN_AMOUNT = {"bass": 1.0, "chords": 0.8, "melody": 0.45, "fx": 0.3}
@@ -278,8 +279,11 @@ class _Placement:
                 if track.instrument == "tom"
                 else track.brightness
             )
-            # A few round-robin variants keep fast hats from sounding like a machine gun.
-            variant = index % 4 if track.instrument in ("hat_closed", "shaker", "ride") else 0
+            # Round-robin variants (each its own noise) keep fast hats from sounding like a
+            # machine gun, and keep a drum's noise from printing the same spectral peaks into
+            # every bar (a chroma key reading heard the kick's as notes). Toms are tuned
+            # per hit already; a crash rarely repeats.
+            variant = index % ROUND_ROBIN if track.instrument not in ("tom", "crash") else 0
             sound = instruments.drum_hit(
                 track.instrument,
                 sr=self.sr,
