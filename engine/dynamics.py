@@ -59,15 +59,13 @@ def soft_clip(audio: np.ndarray, top_db: float) -> np.ndarray:
     """`audio` with the top `top_db` of its peaks folded smoothly into half as many dB (a new
     array; samples under the knee are untouched). Knee and ceiling are set from the audio's
     own peak, so a quieter section is clipped less, never more."""
-    x = np.array(audio, dtype=np.float32)
-    peak = float(np.abs(x).max()) if len(x) else 0.0
+    x = np.array(audio, dtype=np.float32, order="C")
+    peak = float(kernels.hop_peaks(x.reshape(-1), max(1, x.size)).max()) if x.size else 0.0
     if peak == 0.0:
         return x
-    knee = np.float32(peak * 10.0 ** (-top_db / 20.0))
-    room = np.float32(peak * 10.0 ** (-top_db / 40.0)) - knee  # the ceiling: top_db/2 down
-    over = np.abs(x) > knee
-    loud = x[over]
-    x[over] = np.sign(loud) * (knee + room * np.tanh((np.abs(loud) - knee) / room))
+    knee = peak * 10.0 ** (-top_db / 20.0)
+    room = peak * 10.0 ** (-top_db / 40.0) - knee  # the ceiling: top_db / 2 under the peak
+    kernels.soft_clip(x.reshape(-1), knee, room)
     return x
 
 

