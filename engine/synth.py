@@ -91,33 +91,18 @@ def phase(freq: np.ndarray | float, n: int, sr: int) -> np.ndarray:
     return np.cumsum(freq) / sr
 
 
-def _polyblep(t: np.ndarray, step: np.ndarray | float) -> np.ndarray:
-    """The PolyBLEP residual of a unit step at t = 0 for a phase t in [0, 1) that advances
-    `step` per sample: a two-sample polynomial that rounds the edge off."""
-    steps = np.broadcast_to(np.asarray(step, dtype=np.float64), t.shape)
-    out = np.zeros_like(t)
-    after = t < steps
-    x = t[after] / steps[after]
-    out[after] = x + x - x * x - 1.0
-    before = t > 1.0 - steps
-    x = (t[before] - 1.0) / steps[before]
-    out[before] = x * x + x + x + 1.0
-    return out
+def _steps(step: np.ndarray | float) -> np.ndarray:
+    return np.atleast_1d(np.asarray(step, dtype=np.float64))
 
 
 def saw(cycles: np.ndarray, step: np.ndarray | float) -> np.ndarray:
     """Band-limited saw, -1..1, rising; `step` = frequency / sr (cycles per sample)."""
-    t = cycles + 0.5
-    t -= np.floor(t)
-    return 2.0 * t - 1.0 - _polyblep(t, step)
+    return kernels.polyblep_wave(np.asarray(cycles, dtype=np.float64), _steps(step), False)
 
 
 def square(cycles: np.ndarray, step: np.ndarray | float) -> np.ndarray:
     """Band-limited square, ±1; `step` = frequency / sr."""
-    t = cycles - np.floor(cycles)
-    half = t + 0.5
-    half -= np.floor(half)
-    return np.where(t < 0.5, 1.0, -1.0) + _polyblep(t, step) - _polyblep(half, step)
+    return kernels.polyblep_wave(np.asarray(cycles, dtype=np.float64), _steps(step), True)
 
 
 def oscillator(freq: np.ndarray | float, n: int, sr: int) -> tuple[np.ndarray, np.ndarray | float]:

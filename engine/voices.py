@@ -51,9 +51,10 @@ def _detuned_saws(
 ) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.zeros(n)
+    base, step = oscillator(f, n, sr)  # a detuned copy's phase is this one scaled: integrate once
     for c in _side_cents(cents, seed):
-        ph, step = oscillator(f * 2.0 ** (c / 1200.0), n, sr)
-        out += saw(ph + rng.uniform(), step)
+        ratio = 2.0 ** (c / 1200.0)
+        out += saw(base * ratio + rng.uniform(), step * ratio)
     return out / len(cents)
 
 
