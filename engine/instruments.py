@@ -178,7 +178,7 @@ def note(
     return _note(
         instrument,
         round(float(pitch), 3),
-        round(float(duration), 2) or 0.01,
+        held_for(duration),
         sr,
         round(float(velocity), 3),
         round(float(np.clip(brightness, 0.0, 1.0)), 2),
@@ -189,6 +189,14 @@ def note(
         float(highpass_hz),
         float(lowpass_hz),
     )
+
+
+def held_for(duration: float) -> float:
+    """How long a note is rendered held: to 10 ms, or to 50 ms from half a second (a long
+    note's release starting 25 ms sooner or later is inaudible, and a beat's long chords
+    and pads then share their renders instead of each length being its own)."""
+    step = 0.05 if duration >= 0.5 else 0.01
+    return round(round(float(duration) / step) * step, 2) or 0.01
 
 
 def _glide_curve(f: float, n: int, sr: int, glide_from: float | None, glide_time: float):

@@ -210,6 +210,36 @@ def polyblep_wave(cycles: np.ndarray, steps: np.ndarray, square: bool) -> np.nda
 
 
 @_jit
+def saw_stack(
+    cycles: np.ndarray, steps: np.ndarray, ratios: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """The mean of band-limited saws (as polyblep_wave's) at `cycles` x each ratio + its
+    phase offset: a detuned stack in one pass, with no array per voice."""
+    n = cycles.shape[0]
+    voices = ratios.shape[0]
+    out = np.zeros(n)
+    fixed = steps.shape[0] == 1
+    scale = 1.0 / voices
+    for i in range(n):
+        base_step = steps[0] if fixed else steps[i]
+        total = 0.0
+        for v in range(voices):
+            step = base_step * ratios[v]
+            t = cycles[i] * ratios[v] + offsets[v] + 0.5
+            t -= np.floor(t)
+            value = 2.0 * t - 1.0
+            if t < step:
+                x = t / step
+                value -= x + x - x * x - 1.0
+            elif t > 1.0 - step:
+                x = (t - 1.0) / step
+                value -= x * x + x + x + 1.0
+            total += value
+        out[i] = total * scale
+    return out
+
+
+@_jit
 def mid_side(audio: np.ndarray, sos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mid, side) of (frames, 2) float32 audio, the side through the filter `sos` (second-
     order sections, scipy's layout and direct form II transposed, in double precision)."""
@@ -312,23 +342,40 @@ def sweep_filter(
     highpass: bool,
     fade: int,
 ) -> None:
-    """In place on (frames, channels) float32 `audio`: frames [start, stop) through a cascade
-    of two-pole state-variable filters (topology-preserving, Zavalishin's; one stage per value
-    of `damping` = 1/Q), low- or high-pass. The cutoff comes as g = tan(pi fc / sr) every
-    `hop` frames from `start`, linear in between; this filter stays stable and smooth however
-    fast g moves, where a biquad's recomputed coefficients click. The first and last `fade`
+    """In place on (frames, channels <= 2) float32 `audio`: frames [start, stop) through a
+    cascade of one or two two-pole state-variable filters (topology-preserving, Zavalishin's;
+    one stage per value of `damping` = 1/Q), low- or high-pass. The cutoff comes as
+    g = tan(pi fc / sr) every `hop` frames from `start`; each stage's coefficients are
+    worked out there and held to the next (no division per sample; at 16 frames a step is
+    far finer than a sweep moves). This filter stays stable and smooth however fast the
+    cutoff moves, where a biquad's recomputed coefficients click. The first and last `fade`
     frames blend dry into filtered and back, so switching the filter in and out is silent.
     State is kept in double precision: a float32 state hisses at low cutoffs."""
     channels = audio.shape[1]
     stages = damping.shape[0]
-    ic1 = np.zeros((stages, channels))
-    ic2 = np.zeros((stages, channels))
-    last = g.shape[0] - 1
-    for i in range(max(0, start), min(stop, audio.shape[0])):
+    steps = g.shape[0]
+    # Per control point and stage: a1 = 1 / (1 + g (g + k)), a2 = g a1, a3 = g a2.
+    coef = np.empty((steps, stages, 3))
+    for h in range(steps):
+        for s in range(stages):
+            a1 = 1.0 / (1.0 + g[h] * (g[h] + damping[s]))
+            coef[h, s, 0] = a1
+            coef[h, s, 1] = g[h] * a1
+            coef[h, s, 2] = g[h] * g[h] * a1
+    # Up to two stages on up to two channels, the state in named scalars: held in
+    # registers, where arrays of state cost a store and a load per sample (3x slower).
+    k0 = damping[0]
+    k1 = damping[1] if stages > 1 else 0.0
+    la1 = la2 = lb1 = lb2 = ra1 = ra2 = rb1 = rb2 = 0.0  # (left|right)(stage a|b)(ic1|ic2)
+    first = max(0, start)
+    last = min(stop, audio.shape[0])
+    for i in range(first, last):
         pos = i - start
-        step = min(pos // hop, last)
-        frac = (pos - step * hop) / hop
-        gv = g[step] + (g[min(step + 1, last)] - g[step]) * frac
+        step = min(pos // hop, steps - 1)
+        p1, p2, p3 = coef[step, 0, 0], coef[step, 0, 1], coef[step, 0, 2]
+        q1 = q2 = q3 = 0.0
+        if stages > 1:
+            q1, q2, q3 = coef[step, 1, 0], coef[step, 1, 1], coef[step, 1, 2]
         blend = 1.0
         if pos < fade:
             blend = (pos + 0.5) / fade
@@ -336,17 +383,27 @@ def sweep_filter(
             blend = (stop - i - 0.5) / fade
         for c in range(channels):
             x = np.float64(audio[i, c])
-            v = x
-            for s in range(stages):
-                k = damping[s]
-                a1 = 1.0 / (1.0 + gv * (gv + k))
-                a2 = gv * a1
-                v3 = v - ic2[s, c]
-                v1 = a1 * ic1[s, c] + a2 * v3
-                v2 = ic2[s, c] + a2 * ic1[s, c] + gv * a2 * v3
-                ic1[s, c] = 2.0 * v1 - ic1[s, c]
-                ic2[s, c] = 2.0 * v2 - ic2[s, c]
-                v = v - k * v1 - v2 if highpass else v2
+            s1, s2 = (la1, la2) if c == 0 else (ra1, ra2)
+            v3 = x - s2
+            v1 = p1 * s1 + p2 * v3
+            v2 = s2 + p2 * s1 + p3 * v3
+            s1, s2 = 2.0 * v1 - s1, 2.0 * v2 - s2
+            v = x - k0 * v1 - v2 if highpass else v2
+            if c == 0:
+                la1, la2 = s1, s2
+            else:
+                ra1, ra2 = s1, s2
+            if stages > 1:
+                t1, t2 = (lb1, lb2) if c == 0 else (rb1, rb2)
+                v3 = v - t2
+                v1 = q1 * t1 + q2 * v3
+                v2 = t2 + q2 * t1 + q3 * v3
+                t1, t2 = 2.0 * v1 - t1, 2.0 * v2 - t2
+                v = v - k1 * v1 - v2 if highpass else v2
+                if c == 0:
+                    lb1, lb2 = t1, t2
+                else:
+                    rb1, rb2 = t1, t2
             audio[i, c] = x + (v - x) * blend
 
 
@@ -451,6 +508,7 @@ def warm() -> None:
     left_right(mid, side, 1.0)
     ping_pong(frames, 8, 0.3, 0.2)
     soft_clip(flat.copy(), 0.5, 0.2)
+    saw_stack(np.zeros(8), np.full(1, 0.01), np.ones(2), np.zeros(2))
     for square in (False, True):
         polyblep_wave(np.zeros(8), np.full(1, 0.01), square)
         polyblep_wave(np.zeros(8), np.full(8, 0.01), square)

@@ -140,7 +140,14 @@ def pan_gains(pan: float) -> tuple[float, float]:
 
 
 def noise(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(n)
+    """`n` samples of white noise (unit variance, float32) for `seed`: uniform, not normal.
+    It is as white, every sound filters it (and a filtered sum of uniform noise is normal
+    noise by the central limit), and it draws 4x faster: a drum's noise was a fifth of its
+    render."""
+    uniform = np.random.default_rng(seed).random(n, dtype=np.float32)
+    uniform -= np.float32(0.5)
+    uniform *= np.float32(np.sqrt(12.0))
+    return uniform
 
 
 def finish(
@@ -165,6 +172,11 @@ def finish(
     return out
 
 
+@lru_cache(maxsize=16)
+def _highpass_filter(hz: float) -> HighpassFilter:
+    return HighpassFilter(cutoff_frequency_hz=hz)
+
+
 def high_pass(x: np.ndarray, sr: int, hz: float) -> np.ndarray:
     """`x` (mono, or (n, 2)) through the mix's first-order high-pass at `hz` (0 = unchanged),
     with the filter's own tail kept and faded out. A stem is a sum of sounds and the filter
@@ -173,9 +185,10 @@ def high_pass(x: np.ndarray, sr: int, hz: float) -> np.ndarray:
     if not hz:
         return x
     tail = int(HIGHPASS_TAIL_TAUS * sr / (2.0 * np.pi * hz))
-    padded = np.concatenate([x, np.zeros((tail, *x.shape[1:]), dtype=np.float32)])
+    padded = np.zeros((len(x) + tail, *x.shape[1:]), dtype=np.float32)
+    padded[: len(x)] = x
     # pedalboard keeps a (frames, 2) array's layout (engine.mix passes stems the same way)
-    out = HighpassFilter(cutoff_frequency_hz=float(hz))(padded, sr, reset=True)
+    out = _highpass_filter(float(hz))(padded, sr, reset=True)
     fade = min(len(out) // 2, max(1, tail // 2))
     ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
     out[-fade:] *= ramp if out.ndim == 1 else ramp[:, None]

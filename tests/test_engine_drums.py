@@ -30,7 +30,7 @@ def kick_stem(kit: str, tonic: int = 9, gap: float = 0.6, hits: int = 8):
             "kick", kit=kit, velocity=(1.0, 0.82)[k % 2], tonic=tonic, highpass_hz=25
         )
         start = int(k * gap * SR)
-        stem[start : start + len(hit)] += hit[:, None]
+        stem[start : start + len(hit)] += hit
         onsets.append(start / SR)
     stems = {"kick": stem}
     balance(stems, "house", SR)
@@ -89,7 +89,7 @@ def test_kick_tuning_puts_the_tonic_in_or_next_to_45_65_hz() -> None:
     inside = [t for t, f in settled.items() if 45.0 <= f <= 65.5]
     assert len(inside) == 7  # the band holds 7 pitch classes; the other 5 sit just outside
     # The settled body is really there: its spectral peak 80-200 ms in.
-    hit = instruments.drum_hit("kick", kit="909", tonic=9)
+    hit = instruments.drum_hit("kick", kit="909", tonic=9)[:, 0]
     body = hit[int(0.08 * SR) : int(0.2 * SR)]
     spectrum = np.abs(np.fft.rfft(body * np.hanning(len(body)), 1 << 16))
     peak = np.fft.rfftfreq(1 << 16, 1 / SR)[np.argmax(spectrum)]
@@ -124,7 +124,6 @@ def test_claps_are_layered_hands_a_body_and_a_tail_spread_in_stereo(kit: str) ->
 def test_snare_clap_and_percussion_ring_in_a_short_wide_room(name: str) -> None:
     hit = instruments.drum_hit(name, kit="acoustic")
     dry = drums.VOICES[name](SR, "acoustic", 0.5, 0)
-    assert hit.ndim == 2
     ring = (len(hit) - len(dry)) / SR
     assert 0.3 < ring < 0.6  # a short room rings on after the hit, not a hall
     # The room's two sides differ: the hit has a side of its own (a mono hit has none).
@@ -133,7 +132,18 @@ def test_snare_clap_and_percussion_ring_in_a_short_wide_room(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["kick", "crash"])
 def test_kick_and_crash_have_no_room(name: str) -> None:
-    assert instruments.drum_hit(name, kit="909").ndim == 1
+    hit = instruments.drum_hit(name, kit="909")
+    assert np.array_equal(hit[:, 0], hit[:, 1])  # one sound in both sides, nothing around it
+    assert len(hit) == len(drums.VOICES[name](SR, "909", 0.5, 0))
+
+
+def test_a_hit_is_placed_by_the_constant_power_pan_law() -> None:
+    centre = instruments.drum_hit("hat_closed", kit="909")
+    right = instruments.drum_hit("hat_closed", kit="909", pan=0.5)
+    left_gain, right_gain = synth.pan_gains(0.5)
+    assert np.allclose(right[:, 0], centre[:, 0] * left_gain, atol=1e-7)
+    assert np.allclose(right[:, 1], centre[:, 1] * right_gain, atol=1e-7)
+    assert left_gain**2 + right_gain**2 == pytest.approx(2.0)
 
 
 def _aliasing_db(x: np.ndarray, f0: float) -> float:

@@ -81,6 +81,19 @@ def test_ping_pong_bounces_each_repeat_to_the_other_side(lag: int, channels: int
         assert np.allclose(out[:, c], expected, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("fixed", [True, False])
+def test_saw_stack_is_the_mean_of_its_detuned_saws(fixed: bool) -> None:
+    cycles = np.cumsum(rng.uniform(0.001, 0.03, 3000))
+    steps = np.array([0.02]) if fixed else np.diff(np.concatenate([[0.0], cycles]))
+    ratios, offsets = np.array([0.99, 1.0, 1.013]), np.array([0.1, 0.5, 0.77])
+    saws = [
+        kernels.polyblep_wave(cycles * r + o, steps * r, False)
+        for r, o in zip(ratios, offsets, strict=True)
+    ]
+    expected = np.mean(saws, axis=0)
+    assert np.allclose(kernels.saw_stack(cycles, steps, ratios, offsets), expected, atol=1e-12)
+
+
 def test_soft_clip_folds_only_what_is_over_the_knee() -> None:
     flat = noise(5000, 1)[:, 0] * 3
     out = flat.copy()
@@ -101,6 +114,13 @@ def test_sweep_filter_at_a_still_cutoff_is_scipys_butterworth() -> None:
         g = np.full(4000 // 16 + 2, np.tan(np.pi * 1000.0 / SR))
         kernels.sweep_filter(out, 0, 4000, g, 16, np.array([np.sqrt(2.0)]), kind == "highpass", 0)
         sos = signal.butter(2, 1000.0, kind, fs=SR, output="sos")
+        expected = signal.sosfilt(sos, audio.astype(np.float64), axis=0)
+        assert np.abs(out - expected).max() < 1e-5, kind
+        # Two stages at the Butterworth dampings: scipy's 4th-order Butterworth.
+        out = audio.copy()
+        dampings = np.array([2 * np.cos(np.pi / 8), 2 * np.cos(3 * np.pi / 8)])
+        kernels.sweep_filter(out, 0, 4000, g, 16, dampings, kind == "highpass", 0)
+        sos = signal.butter(4, 1000.0, kind, fs=SR, output="sos")
         expected = signal.sosfilt(sos, audio.astype(np.float64), axis=0)
         assert np.abs(out - expected).max() < 1e-5, kind
 
