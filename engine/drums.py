@@ -315,10 +315,12 @@ def ride(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
 
 
 def crash(sr: int, kit: str, tone: float, seed: int) -> np.ndarray:
+    """A crash keeps its air to the top of the band (unlike a hat, its splash is the point):
+    the bar's downbeat reads as one by its wide-open burst."""
     n = int(sr * 2.2)
     t = timeline(n, sr)
     x = noise(n, seed) + 0.5 * _metal(sr, n, 380.0, seed)
-    x = sos_filter(sos_filter(x, "highpass", 3000, sr), "lowpass", 14000.0, sr)
+    x = sos_filter(x, "highpass", 3000, sr)
     return x * np.exp(-t / (0.45 + 0.2 * tone))
 
 

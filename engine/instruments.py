@@ -54,6 +54,8 @@ __all__ = [
 # demo; a short room (0.5 s, engine.sends.room_tail) puts them in a space and spreads them
 # across the field (the room's two sides are decorrelated). Hats and ride get a touch, for
 # air. Kick and crash get none: the kick stays mono and tight, a crash is its own wash.
+# Cost: 2 ms per distinct hit, once (one FFT against the room's cached spectra); nothing
+# per beat after, but the hit's overlap-add grows by the 0.55 s room (about 2 ms a beat).
 ROOMS: dict[str, float] = {
     "snare": 0.42,
     "clap": 0.5,

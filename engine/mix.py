@@ -90,6 +90,7 @@ _ROLES: dict[str, Role] = {
     # milliseconds of a short kick (its click and first cycle) stand 14-16 dB over its
     # level, and a master can't reach a club -8 LUFS under -1 dBTP with that left in (it
     # stopped at -8.7). Folding the top 8 dB into 4 takes 4 dB of crest and leaves the body.
+    # Cost: 3 ms per 30 s kick stem (mono), 6 ms for a stereo snare stem.
     "kick": Role(25, -14, 3.0, 8, 80, 0.0, 0.0, carries_bass=True, clip_db=8.0),
     "snare": Role(90, -16, 3.0, 4, 120, -0.5, 0.0, clip_db=8.0),
     "hats": Role(300, -20, 2.0, 2, 60, -2.0, 0.0),
@@ -106,6 +107,7 @@ _ROLES: dict[str, Role] = {
 
 # Every mix compressor's threshold follows its input's level over this long (two bars at
 # 120 BPM; engine.dynamics.compress): hits and notes are shaped, sections keep their levels.
+# Cost: 0.4 ms per stem (a moving average of the level the compressor measures anyway).
 SECTION_FOLLOW_S = 4.0
 
 
@@ -280,6 +282,7 @@ def _bus_filters(profile_name: str) -> Pedalboard | None:
 # as an engineer sets a width knob watching the correlation meter. The centred parts (kick,
 # bass, snare body, lead) are untouched by it; only how far out the wide parts sit changes.
 # One gain for the whole beat, so sections keep their own width (a wider hook stays wider).
+# Cost: 9 ms per 30 s mix (one compiled pass for mid/side and the side's filter, one back).
 MONO_BELOW_HZ = 120.0
 TARGET_CORRELATION = 0.78
 SIDE_GAIN_RANGE = (0.7, 1.8)

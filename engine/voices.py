@@ -412,5 +412,7 @@ VOICES: dict[str, tuple[Callable[..., np.ndarray], float]] = {
     "guitar": (vguitar, 0.15),
 }
 # Voices rendered as a stereo pair (seed 0 left, seed 1 right): sections of players and
-# detuned stacks, whose width comes from the two sides differing.
+# detuned stacks, whose width comes from the two sides differing. Cost: each paired note
+# renders twice (a 1.5 s pad side 3 ms, once per distinct note), and adds twice per beat;
+# the supersaw splits its stack between the sides, so its pair costs what one voice did.
 PAIRED = frozenset({"pad", "supersaw", "strings", "brass", "stab", "guitar"})
