@@ -397,41 +397,13 @@ class _Placement:
         self, flat: np.ndarray, sound: np.ndarray, left: float, right: float, start: int
     ) -> None:
         """Overlap-add a mono sound (panned) or a stereo one (each side its gain)."""
-        if sound.ndim == 1:
-            _add(flat, sound, left, right, start, self.frames, self.wrap)
-        else:
-            _add_stereo(flat, sound, left, right, start, self.frames, self.wrap)
+        sides = 1 if sound.ndim == 1 else 2
+        _overlap_add(flat, sound, sides, (left, right), start, self.frames, self.wrap, 2)
 
     def add_mono(self, flat: np.ndarray, sound: np.ndarray, gain: float, start: int) -> None:
         """Overlap-add a sound into a mono buffer (a stereo sound folds to its mid)."""
         mono = sound if sound.ndim == 1 else sound.mean(axis=1)
         _overlap_add(flat, mono, 1, (gain,), start, self.frames, self.wrap, 1)
-
-
-def _add(
-    flat: np.ndarray,
-    sound: np.ndarray,
-    left: float,
-    right: float,
-    start: int,
-    frames: int,
-    wrap: bool,
-) -> None:
-    """Overlap-add mono `sound` at `start` into an interleaved stereo buffer, panned."""
-    _overlap_add(flat, sound, 1, (left, right), start, frames, wrap, 2)
-
-
-def _add_stereo(
-    flat: np.ndarray,
-    sound: np.ndarray,
-    left: float,
-    right: float,
-    start: int,
-    frames: int,
-    wrap: bool,
-) -> None:
-    """Overlap-add stereo (n, 2) `sound` at `start` into an interleaved stereo buffer."""
-    _overlap_add(flat, sound, 2, (left, right), start, frames, wrap, 2)
 
 
 def _add_interleaved(

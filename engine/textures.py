@@ -93,6 +93,26 @@ def noise_riser(
     return finish(x, sr, 0.9, highpass_hz, lowpass_hz)
 
 
+def _two_sides(
+    n: int,
+    seed: int,
+    sr: int,
+    dark: float | tuple[float, float],
+    bright: float | tuple[float, float],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(dark, bright) filtered noise for each side, each side its own noise (seed, seed+1): a
+    wide texture is two unrelated noises. A number is a low-pass (dark) or a high-pass
+    (bright) cutoff, a pair a band."""
+    out = []
+    for side in range(2):
+        hiss = noise(n, seed + side)
+        dark_kind = "bandpass" if isinstance(dark, tuple) else "lowpass"
+        bright_kind = "bandpass" if isinstance(bright, tuple) else "highpass"
+        pair = sos_filter(hiss, dark_kind, dark, sr), sos_filter(hiss, bright_kind, bright, sr)
+        out.append(pair)
+    return out
+
+
 IMPACT_BOOM_HZ = (110.0, 42.0)  # the boom's pitch falls from, to
 
 
@@ -114,12 +134,9 @@ def impact(
     top, bottom = IMPACT_BOOM_HZ
     boom = sine(phase(bottom + (top - bottom) * np.exp(-t / 0.06), n, sr))
     boom *= np.exp(-t / ring)
+    closing = np.exp(-t / 0.08)
     sides = []
-    for side in range(2):
-        hiss = noise(n, 2 * seed + side)
-        bright = sos_filter(hiss, "bandpass", (800.0, 12000.0), sr)
-        dark = sos_filter(hiss, "bandpass", (200.0, 2500.0), sr)
-        closing = np.exp(-t / 0.08)
+    for dark, bright in _two_sides(n, 2 * seed, sr, (200.0, 2500.0), (800.0, 12000.0)):
         burst = (dark + (bright - dark) * closing) * (0.9 * closing + 0.25 * np.exp(-t / ring))
         sides.append(0.5 * burst / (np.std(bright) or 1.0))
     x = np.stack(sides, axis=1) + boom[:, None]
@@ -143,10 +160,7 @@ def downlifter(
     t = timeline(n, sr) / max(duration, 1e-3)
     fall = (1.0 - t) ** 2
     sides = []
-    for side in range(2):
-        hiss = noise(n, 2 * seed + side + 101)
-        bright = sos_filter(hiss, "highpass", 2500.0, sr)
-        dark = sos_filter(hiss, "lowpass", 500.0, sr)
+    for side, (dark, bright) in enumerate(_two_sides(n, 2 * seed + 101, sr, 500.0, 2500.0)):
         sway = 1.0 + 0.25 * sine(0.7 * t * duration + 0.5 * side)
         sides.append((dark + (bright - dark) * fall) * (0.05 + 0.95 * fall) * sway)
     return finish(np.stack(sides, axis=1), sr, 0.9, highpass_hz, lowpass_hz)
