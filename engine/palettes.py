@@ -122,9 +122,9 @@ PALETTES: dict[str, Palette] = {
         chords=("piano", "rhodes", "vibes"),
         melody=("rhodes", "vibes", "flute"),
     ),
-    # Rock: a rock or a plain acoustic kit, double-tracked guitars or an organ.
+    # Rock: a big rock kit or a looser, roomier break kit; double-tracked guitars or an organ.
     "rock": Palette(
-        kits=("rock", "acoustic"),
+        kits=("rock", "breakbeat"),
         bass=("bass", "fm_bass"),
         chords=("guitar", "organ"),
         melody=("lead", "guitar", "organ"),
