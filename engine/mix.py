@@ -105,10 +105,13 @@ _ROLES: dict[str, Role] = {
 }
 
 
-# Every mix compressor's threshold follows its input's level over this long (two bars at
-# 120 BPM; engine.dynamics.compress): hits and notes are shaped, sections keep their levels.
+# Every mix compressor's threshold follows its input's level over this long (a bar at 120
+# BPM; engine.dynamics.compress): hits and notes within a bar are shaped, and the level
+# from bar to bar (sections, a hook's lift, a drop-out) is left alone. Over 4 s a one-bar
+# lift still lost a third: techno's loudest bar stood 2.9 dB over the median before the mix
+# and 2.0 after the master; over 2 s, 2.5.
 # Cost: 0.4 ms per stem (a moving average of the level the compressor measures anyway).
-SECTION_FOLLOW_S = 4.0
+SECTION_FOLLOW_S = 2.0
 
 
 @dataclass
