@@ -58,9 +58,9 @@ class Kick:
     dark_hz: float = 0.0  # a low-pass on the whole kick (dusty, worn kits); 0 = none
 
 
-# Decays are set so each kick is 20 dB down 320-380 ms after its peak in the processed kick
-# stem (compressor included; tests/test_engine_drums.py); the 808 kit's is longer (a boom,
-# ~420 ms), yet shorter than a beat: a kick still ringing when the next one hits blurs the
+# Decays are set so each kick is 20 dB down 335-400 ms after its peak in the processed kick
+# stem (clipper and compressor included; tests/test_engine_drums.py); the 808 kit's is longer
+# (a boom, ~445 ms), yet shorter than a beat: a kick still ringing when the next one hits blurs the
 # groove into a drone, and a kick under 300 ms is a click with no weight.
 _KICKS: dict[str, Kick] = {
     "808": Kick(49.0, 2.6, 0.03, 0.188, 0.38, 120.0, 0.3, 1.3),
