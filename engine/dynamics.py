@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal
+from scipy import ndimage, signal
 
 from engine import kernels
 
@@ -55,6 +55,20 @@ def apply_gain(
     return out
 
 
+def soft_clip(audio: np.ndarray, top_db: float) -> np.ndarray:
+    """`audio` with the top `top_db` of its peaks folded smoothly into half as many dB (a new
+    array; samples under the knee are untouched). Knee and ceiling are set from the audio's
+    own peak, so a quieter section is clipped less, never more."""
+    x = np.array(audio, dtype=np.float32, order="C")
+    peak = float(kernels.hop_peaks(x.reshape(-1), max(1, x.size)).max()) if x.size else 0.0
+    if peak == 0.0:
+        return x
+    knee = peak * 10.0 ** (-top_db / 20.0)
+    room = peak * 10.0 ** (-top_db / 40.0) - knee  # the ceiling: top_db / 2 under the peak
+    kernels.soft_clip(x.reshape(-1), knee, room)
+    return x
+
+
 def peak_db(audio: np.ndarray, hop: int) -> np.ndarray:
     """Peak level (dBFS) over all channels of (frames, channels) audio, per `hop` frames."""
     flat = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
@@ -64,7 +78,7 @@ def peak_db(audio: np.ndarray, hop: int) -> np.ndarray:
 
 def compressor_gain(
     level_db: np.ndarray,
-    threshold_db: float,
+    threshold_db: float | np.ndarray,
     ratio: float,
     attack_s: float,
     release_s: float,
@@ -88,6 +102,22 @@ def compressor_gain(
     return np.where(over <= -half, 0.0, np.where(over >= half, slope * over, knee))
 
 
+FOLLOW_RANGE_DB = (-15.0, 6.0)  # how far a following threshold moves from where it was set
+
+
+def section_offset(level_db: np.ndarray, follow_s: float, rate: float) -> np.ndarray:
+    """dB per control step by which the slow level (a power average over `follow_s`) stands
+    above or below the whole signal's (the power mean of its active steps, within 40 dB of
+    the loudest): a section 3 dB over the rest reads +3, a break under it negative."""
+    power = 10.0 ** (level_db / 10.0)
+    slow = ndimage.uniform_filter1d(power, max(1, round(follow_s * rate)), mode="nearest")
+    active = slow[slow >= slow.max() * 1e-4]
+    if not len(active):
+        return np.zeros_like(level_db)
+    offset = 10.0 * np.log10(np.maximum(slow, 1e-30) / active.mean())
+    return np.clip(offset, *FOLLOW_RANGE_DB)
+
+
 def compress(
     audio: np.ndarray,
     sr: int,
@@ -98,11 +128,21 @@ def compress(
     release_ms: float,
     makeup_db: float = 0.0,
     channels: int | None = None,
+    follow_s: float = 0.0,
 ) -> np.ndarray:
     """(frames, channels) float32 audio through a linked-channel compressor, plus makeup gain
-    (`channels=2`: mono in, centred stereo out)."""
+    (`channels=2`: mono in, centred stereo out).
+
+    `follow_s` > 0: the threshold follows the signal's slow level (see `section_offset`), so
+    the compressor shapes hits and notes the same way in every section and leaves the level
+    differences between sections alone. A fixed threshold takes (1 - 1/ratio) of a hook's
+    lift away: measured, a 3 dB lift came out of the stem compressors at 2.0 dB and out of
+    the bus at 1.0 dB (tests/test_engine_arc.py)."""
     level = peak_db(audio, HOP)
+    threshold = threshold_db
+    if follow_s > 0.0:
+        threshold = threshold_db + section_offset(level, follow_s, sr / HOP)
     gain = compressor_gain(
-        level, threshold_db, ratio, attack_ms / 1000.0, release_ms / 1000.0, sr / HOP
+        level, threshold, ratio, attack_ms / 1000.0, release_ms / 1000.0, sr / HOP
     )
     return apply_gain(audio, gain + makeup_db, HOP, channels)

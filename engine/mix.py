@@ -28,10 +28,10 @@ from pedalboard import (
 from scipy import signal
 
 from engine import kernels
-from engine.dynamics import compress
+from engine.dynamics import compress, soft_clip
 from engine.errors import EngineInputError
 from engine.loudness import integrated_lufs, true_peak
-from engine.sends import add_reverb, echo
+from engine.sends import add_reverb, ping_pong
 
 PROFILES: tuple[str, ...] = ("balanced", "bass-heavy", "bright", "warm")
 ROLES: tuple[str, ...] = (
@@ -82,11 +82,17 @@ class Role:
     gain_db: float
     reverb: float  # wet level of its own reverb send (0 = dry)
     carries_bass: bool = False
+    clip_db: float = 0.0  # the top clip_db of its peaks folded into half as much (0 = none)
 
 
 _ROLES: dict[str, Role] = {
-    "kick": Role(25, -14, 3.0, 8, 80, 0.0, 0.0, carries_bass=True),
-    "snare": Role(90, -16, 3.0, 4, 120, -0.5, 0.0),
+    # Kick and snare through a soft clipper first, as producers print them: the first few
+    # milliseconds of a short kick (its click and first cycle) stand 14-16 dB over its
+    # level, and a master can't reach a club -8 LUFS under -1 dBTP with that left in (it
+    # stopped at -8.7). Folding the top 8 dB into 4 takes 4 dB of crest and leaves the body.
+    # Cost: 3 ms per 30 s kick stem (mono), 6 ms for a stereo snare stem.
+    "kick": Role(25, -14, 3.0, 8, 80, 0.0, 0.0, carries_bass=True, clip_db=8.0),
+    "snare": Role(90, -16, 3.0, 4, 120, -0.5, 0.0, clip_db=8.0),
     "hats": Role(300, -20, 2.0, 2, 60, -2.0, 0.0),
     "perc": Role(150, -20, 2.0, 3, 90, -2.0, 0.0),
     "drums": Role(25, -16, 2.5, 6, 100, 0.0, 0.0, carries_bass=True),
@@ -97,6 +103,15 @@ _ROLES: dict[str, Role] = {
     "fx": Role(60, -24, 1.5, 20, 250, -3.0, 0.0),
     "other": Role(60, -20, 2.0, 10, 150, -1.0, 0.10),
 }
+
+
+# Every mix compressor's threshold follows its input's level over this long (a bar at 120
+# BPM; engine.dynamics.compress): hits and notes within a bar are shaped, and the level
+# from bar to bar (sections, a hook's lift, a drop-out) is left alone. Over 4 s a one-bar
+# lift still lost a third: techno's loudest bar stood 2.9 dB over the median before the mix
+# and 2.0 after the master; over 2 s, 2.5.
+# Cost: 0.4 ms per stem (a moving average of the level the compressor measures anyway).
+SECTION_FOLLOW_S = 2.0
 
 
 @dataclass
@@ -179,6 +194,8 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
     if chain.filters is not None:
         x = _through(chain.filters, x, sr)
     role = chain.role
+    if role.clip_db:
+        x = soft_clip(x, role.clip_db)
     last = not (chain.drive_db or chain.echo_seconds)  # then the compressor writes the stem
     x = compress(
         x,
@@ -189,11 +206,13 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
         release_ms=role.release_ms,
         makeup_db=0.0 if chain.drive_db else chain.gain_db,
         channels=2 if last else None,
+        follow_s=SECTION_FOLLOW_S,
     )
     if chain.drive_db:
         x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))
     if chain.echo_seconds:
-        x = echo(x, round(chain.echo_seconds * sr), feedback=0.25, mix=0.12)
+        # A dotted-eighth ping-pong: the melody's repeats answer it from either side.
+        x = ping_pong(x, round(chain.echo_seconds * sr), feedback=0.35, mix=0.2)
     out = np.repeat(x, 2, axis=1) if x.shape[1] == 1 else x
     if chain.reverb > 0:
         add_reverb(out, x, sr, wet=chain.reverb)
@@ -258,13 +277,61 @@ def _bus_filters(profile_name: str) -> Pedalboard | None:
     return Pedalboard(filters) if filters else None
 
 
+# The bus's stereo stage. Below MONO_BELOW_HZ the side is filtered out (a second-order
+# Butterworth high-pass: 12 dB/octave), so whatever a reverb or a wide part leaves down there
+# folds to mono, where a club system and a phone speaker both want the low end. Above it the side
+# (what the pairs, choruses, rooms and echoes left decorrelated) is set to a width: the gain
+# that brings the whole mix's L/R correlation to TARGET_CORRELATION, within SIDE_GAIN_RANGE,
+# as an engineer sets a width knob watching the correlation meter. The centred parts (kick,
+# bass, snare body, lead) are untouched by it; only how far out the wide parts sit changes.
+# One gain for the whole beat, so sections keep their own width (a wider hook stays wider).
+# Cost: 9 ms per 30 s mix (one compiled pass for mid/side and the side's filter, one back).
+MONO_BELOW_HZ = 120.0
+TARGET_CORRELATION = 0.78
+SIDE_GAIN_RANGE = (0.7, 1.8)
+
+
+@lru_cache(maxsize=8)
+def _side_filter(sr: int) -> np.ndarray:
+    return signal.butter(2, MONO_BELOW_HZ, "highpass", fs=sr, output="sos")
+
+
+def side_gain(mid: np.ndarray, side: np.ndarray) -> float:
+    """The side gain g in SIDE_GAIN_RANGE whose L = mid + g side, R = mid - g side read
+    TARGET_CORRELATION (the nearest end of the range when none does)."""
+    a = float(np.dot(mid, mid))
+    b = float(np.dot(side, side))
+    c = float(np.dot(mid, side))
+
+    def correlation(g: float) -> float:  # Pearson of (m + g s, m - g s), from the dot products
+        product = (a + g * g * b) ** 2 - 4.0 * g * g * c * c
+        return (a - g * g * b) / np.sqrt(product) if product > 0 else 1.0
+
+    low, high = SIDE_GAIN_RANGE
+    if b <= 0.0 or correlation(low) <= TARGET_CORRELATION:
+        return low
+    if correlation(high) >= TARGET_CORRELATION:
+        return high
+    for _ in range(40):  # correlation falls as g grows: bisect
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if correlation(middle) > TARGET_CORRELATION else (low, middle)
+    return (low + high) / 2.0
+
+
+def stereo_stage(audio: np.ndarray, sr: int) -> np.ndarray:
+    """(frames, 2) -> (frames, 2): mono below MONO_BELOW_HZ, the side set to a width above."""
+    mid, side = kernels.mid_side(np.ascontiguousarray(audio, np.float32), _side_filter(sr))
+    return kernels.left_right(mid, side, side_gain(mid, side))
+
+
 def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
-    """The profile's tone and glue compression on the summed mix."""
+    """The profile's tone, the stereo stage and glue compression on the summed mix."""
     settings = check_profile(profile)
     x = _stereo(audio, "mix")
     filters = _bus_filters(profile)
     if filters is not None:
         x = _through(filters, x, sr)
+    x = stereo_stage(x, sr)
     return compress(
         x,
         sr,
@@ -272,6 +339,7 @@ def bus_process(audio: np.ndarray, sr: int, profile: str) -> np.ndarray:
         ratio=settings.bus_ratio,
         attack_ms=30.0,
         release_ms=200.0,
+        follow_s=SECTION_FOLLOW_S,
     ).astype(np.float32, copy=False)
 
 

@@ -33,43 +33,134 @@ class Sound:
     melody: str
 
 
+# Each option is a distinct sound that fits how the genre plays the role (its Style's
+# bass_style, chord_style, melody_style): an 808-style bass line gets an 808 (clean or
+# driven), a walking line an upright or an electric, off-beat stabs a stab-friendly voice.
 PALETTES: dict[str, Palette] = {
-    "trap": Palette(kits=("808",), bass=("808",), chords=("pad",), melody=("bell",)),
-    "lo-fi": Palette(kits=("lofi",), bass=("bass",), chords=("rhodes",), melody=("pluck",)),
-    "boom bap": Palette(kits=("dusty",), bass=("bass",), chords=("piano",), melody=("strings",)),
-    "house": Palette(kits=("909",), bass=("bass",), chords=("organ",), melody=("piano",)),
-    "drill": Palette(kits=("808",), bass=("808",), chords=("strings",), melody=("piano",)),
-    "drum and bass": Palette(
-        kits=("breakbeat",), bass=("reese",), chords=("pad",), melody=("pluck",)
+    # Trap: the clean 808 or the driven one; a hard, modern kit or a dusty one; dark pads or
+    # strings under bells, plucks, a breathy flute or mallets.
+    "trap": Palette(
+        kits=("808", "hard", "dusty"),
+        bass=("808", "808_dirty"),
+        chords=("pad", "strings", "felt"),
+        melody=("bell", "flute", "marimba", "pluck"),
     ),
-    "techno": Palette(kits=("909",), bass=("bass",), chords=("pad",), melody=("pluck",)),
-    "hip hop": Palette(kits=("dusty",), bass=("bass",), chords=("rhodes",), melody=("bell",)),
-    "r&b": Palette(kits=("acoustic",), bass=("bass",), chords=("rhodes",), melody=("pluck",)),
-    "pop": Palette(kits=("909",), bass=("bass",), chords=("piano",), melody=("lead",)),
-    "edm": Palette(kits=("909",), bass=("bass",), chords=("supersaw",), melody=("lead",)),
-    "dubstep": Palette(kits=("808",), bass=("wobble",), chords=("pad",), melody=("lead",)),
-    "jazz": Palette(kits=("jazz",), bass=("bass",), chords=("piano",), melody=("rhodes",)),
-    "rock": Palette(kits=("rock",), bass=("bass",), chords=("guitar",), melody=("lead",)),
+    # Lo-fi: Rhodes, a felt piano or a nylon guitar, a soft bass; a worn kit or a brushed one.
+    "lo-fi": Palette(
+        kits=("lofi", "dusty", "jazz"),
+        bass=("bass", "upright", "sub"),
+        chords=("rhodes", "felt", "nylon"),
+        melody=("pluck", "nylon", "flute", "vibes"),
+    ),
+    # Boom bap: a chopped piano, Rhodes or horn stabs over a dusty kit or a break.
+    "boom bap": Palette(
+        kits=("dusty", "breakbeat", "lofi"),
+        bass=("bass", "upright"),
+        chords=("piano", "rhodes", "brass"),
+        melody=("strings", "flute", "vibes"),
+    ),
+    # House: organ, piano or a synth stab on the off-beats; a 909 or a rounder analog kit.
+    "house": Palette(
+        kits=("909", "analog"),
+        bass=("bass", "fm_bass", "acid"),
+        chords=("organ", "piano", "stab"),
+        melody=("piano", "pluck", "marimba"),
+    ),
+    "drill": Palette(
+        kits=("808", "hard"),
+        bass=("808", "808_dirty"),
+        chords=("strings", "pad", "brass"),
+        melody=("piano", "bell", "flute"),
+    ),
+    "drum and bass": Palette(
+        kits=("breakbeat", "acoustic", "hard"),
+        bass=("reese", "growl"),
+        chords=("pad", "strings", "rhodes"),
+        melody=("pluck", "bell", "marimba"),
+    ),
+    # Techno: a 909 or an analog kit, a plain or an acid bass line, pads or stabs.
+    "techno": Palette(
+        kits=("909", "analog"),
+        bass=("bass", "acid"),
+        chords=("pad", "stab"),
+        melody=("pluck", "acid", "bell"),
+    ),
+    "hip hop": Palette(
+        kits=("dusty", "breakbeat", "808"),
+        bass=("bass", "upright", "sub"),
+        chords=("rhodes", "piano", "felt"),
+        melody=("bell", "flute", "vibes"),
+    ),
+    "r&b": Palette(
+        kits=("acoustic", "808", "lofi"),
+        bass=("bass", "fm_bass", "sub"),
+        chords=("rhodes", "pad", "felt"),
+        melody=("pluck", "bell", "nylon"),
+    ),
+    "pop": Palette(
+        kits=("909", "acoustic", "hard"),
+        bass=("bass", "fm_bass", "sub"),
+        chords=("piano", "stab", "pluck"),
+        melody=("lead", "pluck", "marimba", "bell"),
+    ),
+    "edm": Palette(
+        kits=("909", "hard"),
+        bass=("bass", "fm_bass"),
+        chords=("supersaw", "stab", "pad"),
+        melody=("lead", "supersaw", "pluck"),
+    ),
+    # Dubstep: the wobble, or a talking growl; pads or strings under a lead, bell or pluck.
+    "dubstep": Palette(
+        kits=("808", "hard"),
+        bass=("wobble", "growl"),
+        chords=("pad", "strings", "brass"),
+        melody=("lead", "bell", "pluck"),
+    ),
+    "jazz": Palette(
+        kits=("jazz", "acoustic"),
+        bass=("bass", "upright"),
+        chords=("piano", "rhodes", "vibes"),
+        melody=("rhodes", "vibes", "flute"),
+    ),
+    # Rock: a big rock kit or a looser, roomier break kit; double-tracked guitars or an organ.
+    "rock": Palette(
+        kits=("rock", "breakbeat"),
+        bass=("bass", "fm_bass"),
+        chords=("guitar", "organ"),
+        melody=("lead", "guitar", "organ"),
+    ),
 }
 
 # General MIDI programs (0-based) for the pitched voices, so the MIDI file opens on a fitting
 # instrument in any DAW.
 GM_PROGRAMS: dict[str, int] = {
     "808": 38,
+    "808_dirty": 38,
     "sub": 38,
     "bass": 33,
+    "upright": 32,
+    "fm_bass": 39,
+    "acid": 38,
     "reese": 39,
     "wobble": 39,
+    "growl": 39,
     "rhodes": 4,
     "piano": 0,
+    "felt": 0,
     "organ": 17,
+    "stab": 90,
     "pad": 89,
-    "pluck": 45,
-    "lead": 81,
     "supersaw": 90,
-    "bell": 10,
-    "guitar": 30,
     "strings": 48,
+    "brass": 61,
+    "pluck": 45,
+    "nylon": 24,
+    "lead": 81,
+    "bell": 10,
+    "marimba": 12,
+    "vibes": 11,
+    "flute": 73,
+    "guitar": 30,
 }
 
 

@@ -1,4 +1,4 @@
-"""Time-based effects a stem feeds: a feedback echo and a reverb, both linear, added back in.
+"""Time-based effects a stem feeds: a ping-pong echo and reverbs, all linear, added back in.
 
 The reverb runs at a quarter of the sample rate, as the early digital reverbs did: its tail
 lives below 5 kHz anyway (the damping eats the highs), and a quarter of the samples is a
@@ -29,11 +29,11 @@ RESPONSE_SECONDS = 4.0  # rendered impulse length: room 0.45 falls 80 dB in 1.5 
 BLOCK = 2**16  # FFT size of the block convolution (larger for a response too long for it)
 
 
-def echo(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
-    """A feedback delay line on (frames, channels) audio: dry*(1-mix) + mix*e, where
-    e[n] = x[n-delay] + feedback*e[n-delay]."""
+def ping_pong(audio: np.ndarray, delay: int, feedback: float, mix: float) -> np.ndarray:
+    """A ping-pong echo of (frames, channels) audio, (frames, 2) out: the repeats bounce from
+    side to side (engine.kernels.ping_pong), so an echo widens what it repeats."""
     x = np.ascontiguousarray(audio, dtype=np.float32)
-    return kernels.feedback_echo(x.reshape(-1), delay * x.shape[1], feedback, mix).reshape(x.shape)
+    return kernels.ping_pong(x, delay, feedback, mix)
 
 
 def room_response(
@@ -95,6 +95,45 @@ def add_reverb(
     # little up where the interpolation images land).
     kernels.add_upsampled(out.reshape(-1), convolve_room(low, spectra, taps), REVERB_DECIMATION)
     return out
+
+
+# The drums' short room: freeverb's small, fairly damped room, its tail shortened to about
+# 0.5 s (RT60) by an extra decay: a snare "in a room", not in a hall.
+DRUM_ROOM = (0.3, 0.6)  # room size, damping
+DRUM_ROOM_SECONDS = 0.55
+DRUM_ROOM_DECAY_S = 0.12  # the extra amplitude decay's time constant
+
+
+@lru_cache(maxsize=4)
+def drum_room(sr: int) -> np.ndarray:
+    """The drum room's stereo impulse response (2, taps), each side of unit energy, so a wet
+    level w puts the room w² in energy under the dry hit."""
+    response = room_response(*DRUM_ROOM, 1.0, 1.0, sr).astype(np.float64)
+    taps = min(response.shape[1], round(DRUM_ROOM_SECONDS * sr))
+    t = np.arange(taps) / sr
+    response = response[:, :taps] * np.exp(-t / DRUM_ROOM_DECAY_S)
+    response /= np.sqrt((response**2).sum(axis=1, keepdims=True))
+    response.setflags(write=False)
+    return response
+
+
+@lru_cache(maxsize=16)
+def _drum_room_spectrum(sr: int, size: int) -> np.ndarray:
+    """The drum room's spectra at FFT size `size` (a beat's hits come in a few lengths)."""
+    return sp_fft.rfft(drum_room(sr), size, axis=1)
+
+
+def room_tail(dry: np.ndarray, wet: float, sr: int) -> np.ndarray:
+    """`dry` (mono, or (n, 2)) with the drum room added at `wet`: (len + room, 2). The room
+    hears the dry sound's mid; a mono sound stays in both sides. One FFT of the hit against
+    the room's cached spectra (half the work of convolving both every time)."""
+    mid = dry if dry.ndim == 1 else dry.mean(axis=1)
+    length = len(mid) + drum_room(sr).shape[1] - 1
+    size = sp_fft.next_fast_len(length, real=True)
+    spectrum = sp_fft.rfft(mid, size) * _drum_room_spectrum(sr, size)
+    room = sp_fft.irfft(spectrum, size, axis=1)[:, :length].T * wet
+    room[: len(dry)] += dry if dry.ndim == 2 else dry[:, None]
+    return room
 
 
 def _decimate(x: np.ndarray, factor: int) -> np.ndarray:

@@ -1,14 +1,15 @@
-"""The mix's building blocks measured on plain signals: compressor, echo, reverb send, and the
-per-sound high-pass that stands in for a stem's."""
+"""The mix's building blocks measured on plain signals: compressor, echo, reverb send, drum room,
+and the per-sound high-pass that stands in for a stem's."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pedalboard import HighpassFilter, Reverb
 
 from engine import instruments
-from engine.dynamics import apply_gain, compress
-from engine.sends import add_reverb, convolve_room, echo, room_spectra
+from engine.dynamics import apply_gain, compress, soft_clip
+from engine.sends import add_reverb, convolve_room, ping_pong, room_spectra, room_tail
 
 SR = 44100
 
@@ -63,12 +64,13 @@ def test_gain_curve_interpolates_between_control_points() -> None:
     assert np.allclose(gains, [1.0, 0.875, 0.75, 0.625, 0.5, 0.5, 0.5, 0.5])  # the last holds
 
 
-def test_echo_repeats_at_the_delay_with_feedback() -> None:
+def test_ping_pong_echo_repeats_at_the_delay_alternating_sides() -> None:
     impulse = np.zeros((1000, 2), np.float32)
     impulse[0] = 1.0
-    out = echo(impulse, 100, feedback=0.5, mix=0.2)
-    assert np.allclose(out[[0, 100, 200, 300], 0], [0.8, 0.2, 0.1, 0.05])
-    assert np.count_nonzero(out[:, 0]) == 10  # every 100 samples, nothing in between
+    out = ping_pong(impulse, 100, feedback=0.5, mix=0.2)
+    assert np.allclose(out[[0, 100, 200, 300], 0], [0.8, 0.2, 0.0, 0.05])
+    assert np.allclose(out[[0, 100, 200, 300], 1], [0.8, 0.0, 0.1, 0.0])
+    assert np.count_nonzero(out) == 2 + 9  # the dry hit, then one repeat every 100 samples
 
 
 def test_reverb_return_is_a_decaying_stereo_tail_of_the_same_length() -> None:
@@ -81,6 +83,49 @@ def test_reverb_return_is_a_decaying_stereo_tail_of_the_same_length() -> None:
     late = np.abs(out[int(1.5 * SR) :]).max()
     assert early > 1e-3 and late < early * 0.01  # it rings, then dies away
     assert not np.allclose(out[:, 0], out[:, 1])  # a wide return, not mono
+
+
+def test_compressor_following_sections_keeps_their_level_difference() -> None:
+    """A hook 3 dB over its verse: a fixed threshold takes (1 - 1/ratio) of the lift away;
+    a threshold that follows the slow level compresses both alike and keeps it."""
+    pulses = tone(4.0, peak=0.5) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * np.arange(4 * SR) / SR))[
+        :, None
+    ].astype(np.float32)
+    song = np.concatenate([pulses, pulses * np.float32(10 ** (3 / 20))])
+    settings = {"threshold_db": -18, "ratio": 4, "attack_ms": 5, "release_ms": 80}
+
+    def lift(out: np.ndarray) -> float:
+        verse, hook = out[SR : 3 * SR], out[5 * SR :]  # clear of the change at 4 s
+        return float(10 * np.log10(np.mean(hook**2) / np.mean(verse**2)))
+
+    assert lift(compress(song, SR, **settings)) < 1.2
+    assert lift(compress(song, SR, follow_s=1.0, **settings)) > 2.8
+    # ... and within a section it compresses exactly as much as the fixed one.
+    fixed = compress(pulses, SR, **settings)
+    following = compress(pulses, SR, follow_s=1.0, **settings)
+    assert abs(peak_db(fixed[SR:]) - peak_db(following[SR:])) < 0.5
+
+
+def test_soft_clip_takes_half_the_top_db_off_the_peaks_and_nothing_else() -> None:
+    hits = tone(1.0, peak=0.1)
+    hits[::4410] = 1.0  # sharp peaks 20 dB over the tone
+    out = soft_clip(hits, 8.0)
+    assert peak_db(out) == pytest.approx(-4.0, abs=0.1)  # the top 8 dB folded into 4
+    body = np.abs(hits) < 10 ** (-8 / 20)
+    assert np.array_equal(out[body], hits[body])  # under the knee: untouched
+    assert np.array_equal(soft_clip(hits * 0, 8.0), hits * 0)
+
+
+def test_drum_room_is_a_short_decorrelated_tail_under_the_dry_hit() -> None:
+    hit = np.zeros(SR // 10)
+    hit[0] = 1.0
+    wet = room_tail(hit, 0.3, SR)
+    assert wet.shape[1] == 2 and wet[0, 0] == wet[0, 1] == 1.0  # the dry hit, both sides
+    tail = wet[1:]
+    remaining = np.cumsum((tail**2).sum(axis=1)[::-1])[::-1]
+    assert remaining[0] / 2 == pytest.approx(0.3**2, rel=0.01)  # wet 0.3: 0.09 of the energy
+    assert np.argmax(remaining < remaining[0] * 1e-6) / SR < 0.55  # 60 dB down within 0.55 s
+    assert abs(np.corrcoef(tail[:, 0], tail[:, 1])[0, 1]) < 0.2  # wide
 
 
 def test_each_sound_high_passed_sums_to_the_stem_high_passed() -> None:

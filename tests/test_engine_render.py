@@ -98,9 +98,7 @@ def test_rendered_sound_caches_are_bounded_in_bytes() -> None:
         (instruments._drum, instruments.DRUM_CACHE_BYTES),
     ):
         assert cached_fn.cache.maxsize == budget
-    # Start empty: after a suite's worth of renders the cache may be full, and an eviction
-    # would hide what the new sounds count for.
-    instruments._note.cache.clear()
+    instruments._note.cache.clear()  # room to grow: a full cache evicts as it adds
     before = instruments._note.cache.currsize
     sounds = [instruments.note("pad", 48 + k, 1.0 + k / 10, seed=991) for k in range(3)]
     grown = instruments._note.cache.currsize - before
