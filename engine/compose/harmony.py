@@ -75,8 +75,11 @@ def play_harmony(take: Take) -> None:
         width=CHORD_WIDTH,
     )
     rhythms = CHORD_RHYTHMS[style.chord_style]
-    pattern = rhythms[int(rng_for(take.seed, "chords").integers(len(rhythms)))]
+    take_pattern = rhythms[int(rng_for(take.seed, "chords").integers(len(rhythms)))]
     for section in take.sections:
+        pattern = take_pattern
+        if take.redrawn(section):  # a redrawn section comps its own rhythm
+            pattern = rhythms[int(take.choices("chords", section).integers(len(rhythms)))]
         rng = take.rng("chords", section)
         arc = take.arc(section)
         for bar in range(section.start_bar, section.end_bar):

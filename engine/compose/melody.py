@@ -66,7 +66,7 @@ def play_melody(take: Take) -> None:
         pan=0.1,
         width=0.2,
     )
-    material = _material(take)
+    take_material = _material(take, rng_for(take.seed, "melody"), rng_for(take.seed, "arp"))
     scale = scale_tones_in(take.key, low, high)
     scale_pcs = set(take.key.scale())
     carry: dict[str, int] = {}  # where each section name's call-and-answer cycle stands
@@ -79,6 +79,11 @@ def play_melody(take: Take) -> None:
         if not _plays(take, section):
             continue
         rng = take.rng("melody", section)
+        material = take_material
+        if take.redrawn(section):  # a redrawn section sings a fresh motif over its chords
+            material = _material(
+                take, take.choices("melody", section), take.choices("arp", section)
+            )
         arc = take.arc(section)
         level = arc.velocity * (VERSE_LEVEL if section.name == "verse" else 1.0)
         sung: list[Sung] = []
@@ -147,8 +152,7 @@ def _plays(take: Take, section: Section) -> bool:
     return section.name in ("hook", "drop", "solo", "head", "verse", "break")
 
 
-def _material(take: Take) -> Material:
-    rng = rng_for(take.seed, "melody")
+def _material(take: Take, rng: np.random.Generator, arp: np.random.Generator) -> Material:
     density = take.style.melody_density * take.density
     call = _motif(take, rng, density, first=int(rng.choice(START_DEGREES)))
     answer = _motif(take, rng, density, first=int(rng.choice(START_DEGREES[:3])))
@@ -156,7 +160,6 @@ def _material(take: Take) -> Material:
     centre = (low + high) / 2 + float(rng.uniform(-5.0, 5.0))
     develop = ("sequence", "displace")[int(rng.integers(2))]
     shift = (1, 2, -1)[int(rng.integers(3))]
-    arp = rng_for(take.seed, "arp")
     shape = ARP_ORDERS[int(arp.integers(len(ARP_ORDERS)))]
     pulse = ARP_RHYTHMS[int(arp.integers(len(ARP_RHYTHMS)))]
     lift = (0, 3, 5, 8)[int(arp.integers(4))]  # where in the register the arpeggio sits
