@@ -28,9 +28,9 @@ from engine.compose.model import (
 )
 from engine.compose.sections import arcs_for, checked_plan, plan_for
 from engine.compose.take import Take
+from engine.errors import EngineInputError
 from engine.genres import get_genre
 from engine.grooves import style_for
-from engine.errors import EngineInputError
 from engine.palettes import sound_for, voices_for, with_voices
 from engine.theory import parse_key, voice_lead
 
@@ -114,8 +114,6 @@ def _without(
             "Leaving those parts out leaves nothing to play; keep at least one part."
         )
     left_out = tuple(
-        part
-        for part in exclude
-        if any(t.stem in stems_of_part(part) for t in playing.values())
+        part for part in exclude if any(t.stem in stems_of_part(part) for t in playing.values())
     )
     return kept, left_out

@@ -95,7 +95,7 @@ Edit = Extend | Redo
 def edits_from_json(items: object) -> tuple[Edit, ...]:
     """[{"extend": 8}, {"redo": "hook", "part": "drums", "take": 2}] -> edits (checked)."""
     if not isinstance(items, list | tuple):
-        raise EngineInputError("Edits must be a list like [{\"extend\": 8}].")
+        raise EngineInputError('Edits must be a list like [{"extend": 8}].')
     return tuple(_edit_from_json(item) for item in items)
 
 
@@ -114,7 +114,7 @@ def _edit_from_json(item: object) -> Edit:
         ):
             return Redo(section, part, take)
     raise EngineInputError(
-        f"I can't read the edit {item!r}; use {{\"extend\": 8}} or "
+        f'I can\'t read the edit {item!r}; use {{"extend": 8}} or '
         '{"redo": "hook", "part": "drums", "take": 2}.'
     )
 
@@ -130,7 +130,7 @@ def edits_to_json(edits: tuple[Edit, ...] | list[Edit]) -> list[dict[str, object
 
 
 def _named(names: list[str] | tuple[str, ...]) -> str:
-    """"a", "a and b", "a, b and c": a list the way a person says it."""
+    """ "a", "a and b", "a, b and c": a list the way a person says it."""
     names = list(names)
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
