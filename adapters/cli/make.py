@@ -209,7 +209,7 @@ def _with_parts(spec: Any, exclude: str | None, include: str | None) -> Any:
 
 
 def _names(text: str) -> tuple[str, ...]:
-    """"hats, Melody" -> ("hats", "melody")."""
+    """ "hats, Melody" -> ("hats", "melody")."""
     return tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
 
 
