@@ -309,7 +309,7 @@ def test_edits_round_trip_through_json() -> None:
         ({"exclude": ("drums", "bass", "chords", "melody", "fx")}, "leaves nothing to play"),
         ({"include": ("banjo",)}, "I don't have 'banjo' for trap; I can add Rhodes"),
         ({"include": ("pad", "strings", "piano")}, "no part left for piano"),
-        ({"edits": (Extend(2000),)}, "I can extend a beat by 1 bar or more"),
+        ({"edits": (Extend(2000),)}, "I can extend a beat by whole bars, 1 or more"),
         ({"edits": (Extend(400),)}, "I make up to 600 seconds"),
         ({"edits": (Extend(1),) * (MAX_EDITS + 1)}, "I keep up to 16"),
         ({"edits": (Redo("chorus"),)}, "I don't know the section 'chorus'"),

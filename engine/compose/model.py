@@ -162,6 +162,13 @@ class BeatSpec:
     include: tuple[str, ...] = ()  # voices asked for (palettes.includable(genre))
     edits: tuple[Edit, ...] = ()  # applied in order, each to the beat the ones before made
 
+    def __post_init__(self) -> None:
+        # Lists from JSON become tuples: the spec stays hashable and frozen.
+        for name in ("exclude", "include", "edits"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
     @property
     def excluded_stems(self) -> frozenset[str]:
         return frozenset(s for part in self.exclude for s in stems_of_part(part))
@@ -224,11 +231,13 @@ class BeatSpec:
             )
         for edit in self.edits:
             if isinstance(edit, Extend):
-                if not 1 <= edit.bars <= 512:
+                if not isinstance(edit.bars, int) or not 1 <= edit.bars <= 512:
                     raise EngineInputError(
-                        f"I can extend a beat by 1 bar or more, not {edit.bars}."
+                        f"I can extend a beat by whole bars, 1 or more, not {edit.bars}."
                     )
             elif isinstance(edit, Redo):
+                if not isinstance(edit.take, int) or not isinstance(edit.part, str):
+                    raise EngineInputError(f"I can't read the redo {edit!r}.")
                 if edit.section not in SECTION_NAMES:
                     raise EngineInputError(
                         f"I don't know the section {edit.section!r}; sections are "
