@@ -319,6 +319,20 @@ class FilterMove:
     from_hz: float
     to_hz: float
 
+    def cutoff_at(self, beat: float) -> float:
+        """The cutoff at `beat` (within the move), on its log glide."""
+        span = self.end - self.start
+        fraction = min(1.0, max(0.0, (beat - self.start) / span)) if span > 0 else 1.0
+        return self.from_hz * (self.to_hz / self.from_hz) ** fraction
+
+    def clipped(self, start: float, end: float) -> FilterMove:
+        """The part of this move inside [start, end), gliding exactly as it did there."""
+        lo, hi = max(self.start, start), min(self.end, end)
+        return replace(self, start=lo, end=hi, from_hz=self.cutoff_at(lo), to_hz=self.cutoff_at(hi))
+
+    def shifted(self, beats: float) -> FilterMove:
+        return replace(self, start=self.start + beats, end=self.end + beats)
+
 
 @dataclass
 class Arrangement:
@@ -405,12 +419,20 @@ class Arrangement:
             for s in self.sections
             if s.end_bar > start_bar and s.start_bar < start_bar + bars
         ]
+        # Filter moves over the excerpt, clipped to it: a loop from the hook must not carry
+        # the intro's low-pass from bar 0.
+        automation = tuple(
+            move.clipped(lo, hi).shifted(-lo)
+            for move in self.automation
+            if move.end > lo and move.start < hi
+        )
         return replace(
             self,
             bars=bars,
             sections=sections,
             tracks=tracks,
             chords=self.chords[start_bar : start_bar + bars],
+            automation=automation,
         )
 
     def summary(self) -> dict[str, object]:
