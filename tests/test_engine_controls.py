@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from engine.compose import BEATS_PER_BAR, BeatSpec, compose
+from engine.compose import BEATS_PER_BAR, Arrangement, BeatSpec, compose
 from engine.compose.edits import arrangement_of
 from engine.compose.model import (
     MAX_EDITS,
@@ -232,6 +232,28 @@ def test_redo_takes_differ_and_a_part_redo_touches_only_that_part() -> None:
     _, take1 = mixed(replace(TRAP, edits=(Redo("hook", "drums", 1),)))
     _, take2 = mixed(replace(TRAP, edits=(Redo("hook", "drums", 2),)))
     assert np.abs(take1 - take2).max() > 0.05
+
+
+def test_redone_chords_keep_the_progression_in_a_new_voicing() -> None:
+    original = compose(TRAP, SEED)
+    redone = arrangement_of(replace(TRAP, edits=(Redo("hook", "chords", 3),)), SEED)
+    (hook,) = [s for s in original.sections if s.name == "hook"]
+
+    def bars(arrangement: Arrangement) -> dict[int, tuple[set[int], list[float]]]:
+        played: dict[int, tuple[set[int], list[float]]] = {}
+        for e in arrangement.tracks["chords"].events:
+            bar = int((e.time + 0.1) // BEATS_PER_BAR)
+            if hook.start_bar <= bar < hook.end_bar:
+                classes, pitches = played.setdefault(bar, (set(), []))
+                classes.add(int(e.pitch) % 12)
+                pitches.append(e.pitch)
+        return played
+
+    before, after = bars(original), bars(redone)
+    assert before.keys() == after.keys() and before
+    for bar in before:
+        assert after[bar][0] == before[bar][0]  # the same chord, bar by bar
+    assert any(sorted(after[b][1]) != sorted(before[b][1]) for b in before)
 
 
 def test_a_redone_sections_midi_keeps_every_other_note(tmp_path: Path) -> None:

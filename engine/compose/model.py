@@ -129,7 +129,7 @@ def edits_to_json(edits: tuple[Edit, ...] | list[Edit]) -> list[dict[str, object
     return out
 
 
-def _named(names: list[str] | tuple[str, ...]) -> str:
+def spoken_list(names: list[str] | tuple[str, ...]) -> str:
     """ "a", "a and b", "a, b and c": a list the way a person says it."""
     names = list(names)
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -206,7 +206,7 @@ class BeatSpec:
         for part in self.exclude:
             if part not in PARTS:
                 raise EngineInputError(
-                    f"I can't leave out {part!r}; the parts are {_named(PARTS)}."
+                    f"I can't leave out {part!r}; the parts are {spoken_list(PARTS)}."
                 )
         if self.excluded_stems >= set(STEM_NAMES):
             raise EngineInputError(
@@ -216,7 +216,7 @@ class BeatSpec:
         have = includable(self.genre)
         for voice in self.include:
             if voice not in have:
-                labels = _named([INSTRUMENT_LABELS.get(v, v) for v in have])
+                labels = spoken_list([INSTRUMENT_LABELS.get(v, v) for v in have])
                 raise EngineInputError(
                     f"I don't have {INSTRUMENT_LABELS.get(voice, voice)!r} for "
                     f"{self.genre}; I can add {labels}."
@@ -241,11 +241,11 @@ class BeatSpec:
                 if edit.section not in SECTION_NAMES:
                     raise EngineInputError(
                         f"I don't know the section {edit.section!r}; sections are "
-                        f"{_named(SECTION_NAMES)}."
+                        f"{spoken_list(SECTION_NAMES)}."
                     )
                 if edit.part != "all" and edit.part not in PARTS:
                     raise EngineInputError(
-                        f"I can't redo {edit.part!r}; pick all or one of {_named(PARTS)}."
+                        f"I can't redo {edit.part!r}; pick all or one of {spoken_list(PARTS)}."
                     )
                 if edit.take < 1:
                     raise EngineInputError(f"Takes count from 1, not {edit.take}.")
