@@ -82,6 +82,11 @@ def test_a_left_out_part_is_silent_and_the_others_play_the_same_notes(tmp_path: 
     for name, notes in kept.items():
         assert notes == plain[name], name  # the same seed: the same notes, part by part
 
+    names = {
+        m.name for t in mido.MidiFile(render_midi(without, SEED, tmp_path / "b.mid")).tracks
+        for m in t if m.type == "track_name"
+    }  # fmt: skip
+    assert "kick" in names and "bass" in names and not {"hat_closed", "melody"} & names
     result = make_beat(without, SEED, sr=SR, out_path=tmp_path / "b.wav", stems_dir=tmp_path / "s")
     assert result.left_out == ("hats", "melody")
     assert "hats" not in result.stems and "melody" not in result.stems
