@@ -105,17 +105,23 @@ def compressor_gain(
 FOLLOW_RANGE_DB = (-15.0, 6.0)  # how far a following threshold moves from where it was set
 
 
-def section_offset(level_db: np.ndarray, follow_s: float, rate: float) -> np.ndarray:
+def section_offset(
+    level_db: np.ndarray, follow_s: float, rate: float, reference: float | None = None
+) -> tuple[np.ndarray, float | None]:
     """dB per control step by which the slow level (a power average over `follow_s`) stands
     above or below the whole signal's (the power mean of its active steps, within 40 dB of
-    the loudest): a section 3 dB over the rest reads +3, a break under it negative."""
+    the loudest): a section 3 dB over the rest reads +3, a break under it negative. Returns
+    the offsets and that whole-signal power; a given `reference` is used instead (an edited
+    beat keeps the one of the beat it edits, so its kept bars are compressed alike)."""
     power = 10.0 ** (level_db / 10.0)
     slow = ndimage.uniform_filter1d(power, max(1, round(follow_s * rate)), mode="nearest")
-    active = slow[slow >= slow.max() * 1e-4]
-    if not len(active):
-        return np.zeros_like(level_db)
-    offset = 10.0 * np.log10(np.maximum(slow, 1e-30) / active.mean())
-    return np.clip(offset, *FOLLOW_RANGE_DB)
+    if reference is None:
+        active = slow[slow >= slow.max() * 1e-4]
+        if not len(active):
+            return np.zeros_like(level_db), None
+        reference = float(active.mean())
+    offset = 10.0 * np.log10(np.maximum(slow, 1e-30) / reference)
+    return np.clip(offset, *FOLLOW_RANGE_DB), reference
 
 
 def compress(
@@ -129,6 +135,7 @@ def compress(
     makeup_db: float = 0.0,
     channels: int | None = None,
     follow_s: float = 0.0,
+    reference: list[float | None] | None = None,
 ) -> np.ndarray:
     """(frames, channels) float32 audio through a linked-channel compressor, plus makeup gain
     (`channels=2`: mono in, centred stereo out).
@@ -137,11 +144,18 @@ def compress(
     the compressor shapes hits and notes the same way in every section and leaves the level
     differences between sections alone. A fixed threshold takes (1 - 1/ratio) of a hook's
     lift away: measured, a 3 dB lift came out of the stem compressors at 2.0 dB and out of
-    the bus at 1.0 dB (tests/test_engine_arc.py)."""
+    the bus at 1.0 dB (tests/test_engine_arc.py).
+
+    `reference`, a one-item list: its item (when not None) is the whole-signal power the
+    threshold follows from, and on return it holds the one used (see `section_offset`)."""
     level = peak_db(audio, HOP)
     threshold = threshold_db
     if follow_s > 0.0:
-        threshold = threshold_db + section_offset(level, follow_s, sr / HOP)
+        given = reference[0] if reference else None
+        offset, used = section_offset(level, follow_s, sr / HOP, given)
+        threshold = threshold_db + offset
+        if reference is not None:
+            reference[0] = used
     gain = compressor_gain(
         level, threshold, ratio, attack_ms / 1000.0, release_ms / 1000.0, sr / HOP
     )

@@ -13,7 +13,7 @@ on every beat.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -118,6 +118,9 @@ SECTION_FOLLOW_S = 2.0
 class MixResult:
     stems: dict[str, np.ndarray]  # processed, (n, 2) float32 each
     mix: np.ndarray  # exactly the sum of the processed stems
+    # Each stem compressor's whole-signal level (what its threshold follows from): an edit
+    # of this beat mixes with these, so its kept bars are compressed as they were.
+    references: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,8 +189,11 @@ def _through(board: Pedalboard, audio: np.ndarray, sr: int) -> np.ndarray:
     return board(np.ascontiguousarray(audio), sr, reset=True)
 
 
-def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
-    """One stereo stem through its chain; the reverb return is part of the processed stem."""
+def _process(
+    audio: np.ndarray, chain: Chain, sr: int, reference: list[float | None] | None = None
+) -> np.ndarray:
+    """One stereo stem through its chain; the reverb return is part of the processed stem.
+    `reference`: the compressor's followed level in and out (engine.dynamics.compress)."""
     # A centred stem (kick, bass, snare) is mono in stereo clothes: process it once.
     mono = kernels.centred_mono(audio)
     x = mono if len(mono) == len(audio) else audio
@@ -207,6 +213,7 @@ def _process(audio: np.ndarray, chain: Chain, sr: int) -> np.ndarray:
         makeup_db=0.0 if chain.drive_db else chain.gain_db,
         channels=2 if last else None,
         follow_s=SECTION_FOLLOW_S,
+        reference=reference,
     )
     if chain.drive_db:
         x = _through(_drive(chain.drive_db), x, sr) * np.float32(10 ** (chain.gain_db / 20))
@@ -242,13 +249,16 @@ def mix_stems(
     roles: Mapping[str, str] | None = None,
     bpm: float | None = None,
     high_passed: bool = False,
+    references: Mapping[str, float | None] | None = None,
 ) -> MixResult:
     """Process each stem for its role under the profile; the mix is their exact sum.
-    `high_passed`: the stems already carry their role's high-pass (a rendered beat's do)."""
+    `high_passed`: the stems already carry their role's high-pass (a rendered beat's do).
+    `references`: the compressors' followed levels of a beat this one edits (per stem)."""
     check_profile(profile)
     if not stems:
         raise EngineInputError("There is nothing to mix: no stems were given.")
     processed: dict[str, np.ndarray] = {}
+    used: dict[str, float | None] = {}
     length = max(len(a) for a in stems.values())
     for name, audio in stems.items():
         stereo = _stereo(audio, name)
@@ -259,11 +269,14 @@ def mix_stems(
         if not np.any(stereo):
             processed[name] = stereo.copy()
             continue
-        processed[name] = _process(stereo, _stem_chain(role, profile, bpm, high_passed), sr)
+        reference = [(references or {}).get(name)]
+        chain = _stem_chain(role, profile, bpm, high_passed)
+        processed[name] = _process(stereo, chain, sr, reference)
+        used[name] = reference[0]
     mix = np.zeros((length, 2), dtype=np.float32)
     for audio in processed.values():
         mix += audio
-    return MixResult(stems=processed, mix=mix)
+    return MixResult(stems=processed, mix=mix, references=used)
 
 
 @lru_cache(maxsize=16)

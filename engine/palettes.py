@@ -8,9 +8,11 @@ alternatives for a role must fit how the genre plays that role (its `Style.bass_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from engine.errors import EngineInputError
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,97 @@ def sound_for(genre: str, rng: np.random.Generator) -> Sound:
         chords=pick(palette.chords),
         melody=pick(palette.melody),
     )
+
+
+# How a person says each voice (what a chat reply or an error names).
+INSTRUMENT_LABELS: dict[str, str] = {
+    "808": "808",
+    "808_dirty": "distorted 808",
+    "sub": "sub bass",
+    "bass": "electric bass",
+    "upright": "upright bass",
+    "fm_bass": "FM bass",
+    "acid": "acid bass",
+    "reese": "reese bass",
+    "wobble": "wobble bass",
+    "growl": "growl bass",
+    "rhodes": "Rhodes",
+    "piano": "piano",
+    "felt": "felt piano",
+    "organ": "organ",
+    "stab": "synth stabs",
+    "pad": "pad",
+    "supersaw": "supersaw",
+    "strings": "strings",
+    "brass": "brass",
+    "pluck": "pluck",
+    "nylon": "nylon guitar",
+    "lead": "synth lead",
+    "bell": "bells",
+    "marimba": "marimba",
+    "vibes": "vibraphone",
+    "flute": "flute",
+    "guitar": "electric guitar",
+}
+# The roles each chord or melody voice is built for, the first its natural one. Basses are
+# not here: a bass voice only fits the bass lines its genre plays (the palette's options).
+VOICE_ROLES: dict[str, tuple[str, ...]] = {
+    "rhodes": ("chords", "melody"),
+    "piano": ("chords", "melody"),
+    "felt": ("chords", "melody"),
+    "organ": ("chords", "melody"),
+    "stab": ("chords",),
+    "pad": ("chords",),
+    "supersaw": ("chords", "melody"),
+    "strings": ("chords", "melody"),
+    "brass": ("chords", "melody"),
+    "guitar": ("chords", "melody"),
+    "nylon": ("chords", "melody"),
+    "vibes": ("chords", "melody"),
+    "pluck": ("melody", "chords"),
+    "lead": ("melody",),
+    "bell": ("melody",),
+    "marimba": ("melody",),
+    "flute": ("melody",),
+}
+ROLES = ("chords", "melody", "bass")
+
+
+def includable(genre: str) -> tuple[str, ...]:
+    """The voices "with X" may ask for in `genre`: every chord and melody voice, and the
+    basses that play the genre's bass line (an 808 line wants an 808, a walking line an
+    upright). Unknown genres have none."""
+    palette = PALETTES.get(genre)
+    if palette is None:
+        return ()
+    return (*VOICE_ROLES, *(v for v in palette.bass if v not in VOICE_ROLES))
+
+
+def roles_for(genre: str, voice: str) -> tuple[str, ...]:
+    """Where `voice` can play in `genre`, best first: the genre's own palette role(s), then
+    the roles the voice is built for."""
+    palette = PALETTES[genre]
+    own = tuple(r for r in ROLES if voice in getattr(palette, r))
+    built = VOICE_ROLES.get(voice, ("bass",) if voice in palette.bass else ())
+    return tuple(dict.fromkeys((*own, *built)))
+
+
+def voices_for(genre: str, include: tuple[str, ...]) -> dict[str, str]:
+    """Role -> voice for the included voices, each in the best role still free. Raises
+    EngineInputError (one sentence) when two voices need the same role."""
+    chosen: dict[str, str] = {}
+    for voice in include:
+        free = [r for r in roles_for(genre, voice) if r not in chosen]
+        if not free:
+            taken = ", ".join(f"{INSTRUMENT_LABELS[v]} on {r}" for r, v in chosen.items())
+            raise EngineInputError(
+                f"There's no part left for {INSTRUMENT_LABELS.get(voice, voice)} "
+                f"({taken}); ask for fewer instruments."
+            )
+        chosen[free[0]] = voice
+    return chosen
+
+
+def with_voices(sound: Sound, voices: dict[str, str]) -> Sound:
+    """This take's sound with the asked-for voices in their roles."""
+    return replace(sound, **voices) if voices else sound

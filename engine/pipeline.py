@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio_io import write_audio
-from engine.compose import Arrangement, BeatSpec, compose
+from engine.compose import BEATS_PER_BAR, Arrangement, BeatSpec, compose
+from engine.compose.edits import Change, arrange, arrangement_of
 from engine.errors import EngineInputError
 from engine.loudness import Loudness, sample_peak
 from engine.master import CEILING_RANGE, MasterResult, master_to
 from engine.midi import write_midi
 from engine.mix import MixResult, bus_process, mix_stems
-from engine.render import STAGE_NAMES, render
+from engine.render import END_FADE_SECONDS, STAGE_NAMES, render, render_leveled
 from engine.waveform import waveform_png
 
 Progress = Callable[[str, float], None]
@@ -36,6 +37,8 @@ PREMASTER_PEAK_DBFS = -3.0
 # dB at the 90th percentile). A master headed for MP3 aims this much lower, so one encode
 # usually lands under the ceiling; write_audio still checks the file and re-limits if not.
 LOSSY_HEADROOM_DB = 0.5
+# A redone section hands back to the beat as it was over this long before its end.
+REDO_CROSSFADE_SECONDS = 0.005
 DRUM_PARTS = ("kick", "snare", "hats", "perc")
 # Where each stage starts on the progress bar (0..1).
 STAGE_START: dict[str, float] = {
@@ -68,6 +71,8 @@ class BeatResult:
     midi_path: Path | None = None
     loop_path: Path | None = None
     waveform_path: Path | None = None
+    sections: list[tuple[str, int]] = field(default_factory=list)  # (name, bars) in order
+    left_out: tuple[str, ...] = ()  # excluded parts this beat would have played
 
     def files(self) -> list[Path]:
         extra = [self.midi_path, self.loop_path, self.waveform_path]
@@ -101,13 +106,141 @@ def mix_stage(
 ) -> MixResult:
     """The profile's per-stem mix of rendered stems (which arrive high-passed: render
     filters each cached sound); stems and mix scaled together to leave headroom."""
-    result = mix_stems(stems, sr, profile, bpm=bpm, high_passed=True)
-    peak = sample_peak(result.mix)
-    if peak > 0:
-        scale = np.float32(10.0 ** (PREMASTER_PEAK_DBFS / 20.0) / peak)
+    return _mix_leveled(stems, sr, profile, bpm)[0]
+
+
+def _mix_leveled(
+    stems: dict[str, np.ndarray],
+    sr: int,
+    profile: str,
+    bpm: float | None,
+    levels: Levels | None = None,
+) -> tuple[MixResult, float]:
+    """`mix_stage`, at the levels of a beat this one edits when `levels` is given; returns
+    the mix and the scale it got."""
+    references = levels.references if levels is not None else None
+    result = mix_stems(stems, sr, profile, bpm=bpm, high_passed=True, references=references)
+    scale = levels.scale if levels is not None else 1.0
+    if levels is None:
+        peak = sample_peak(result.mix)
+        scale = float(np.float32(10.0 ** (PREMASTER_PEAK_DBFS / 20.0) / peak)) if peak > 0 else 1.0
+    if scale != 1.0:
         for audio in (*result.stems.values(), result.mix):
-            audio *= scale  # in place: the processed stems are this mix's own arrays
-    return result
+            audio *= np.float32(scale)  # in place: the processed stems are this mix's own
+    return result, scale
+
+
+# --- edits -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Levels:
+    """A version's whole-beat level decisions. `render.balance` sets each stem's gain over
+    the whole beat, the mix compressors follow each stem's whole-beat level, and the mix is
+    scaled to its peak over the whole beat: measured again on an edited beat, all three
+    would move the bars the edit keeps. So an edit renders and mixes at these."""
+
+    gains: dict[str, float]  # balance gain per stem (linear)
+    references: dict[str, float | None]  # each stem compressor's followed level
+    scale: float  # the pre-master scale
+    tape_seconds: float  # what the tape's wow cycles over: the first version's length
+
+
+@dataclass
+class Version:
+    """One version of a beat before mastering: its notes and its mixed stems."""
+
+    arrangement: Arrangement
+    mixed: MixResult
+
+
+def premaster_version(
+    spec: BeatSpec,
+    seed: int,
+    sr: int,
+    profile: str,
+    on_progress: Progress | None = None,
+) -> Version:
+    """The beat's notes and pre-master mix with every edit of the spec applied. Without
+    edits: compose, render, mix, once. With them: each edit renders the beat it makes at
+    the levels of the version before and keeps that version's samples outside what the edit
+    wrote (`splice_audio`): kept bars are sample-identical, whatever the processors do."""
+    _progress(on_progress, "Composing")
+    if not spec.edits:
+        arrangement = compose_stage(spec, seed)
+        stems = render_stage(arrangement, sr, on_progress=on_progress)
+        _progress(on_progress, "Mixing")
+        return Version(arrangement, mix_stage(stems, sr, profile, bpm=arrangement.bpm))
+    versions = arrange(spec, seed)
+    arrangement = versions[0][0]
+    stems, gains = render_leveled(arrangement, sr=sr, on_group=_group_progress(on_progress))
+    _progress(on_progress, "Mixing")
+    mixed, scale = _mix_leveled(stems, sr, profile, arrangement.bpm)
+    levels = Levels(gains, dict(mixed.references), scale, arrangement.duration)
+    for arrangement, change in versions[1:]:
+        assert change is not None
+        stems, gains = render_leveled(
+            arrangement, sr=sr, gains=levels.gains, tape_seconds=levels.tape_seconds
+        )
+        fresh, _ = _mix_leveled(stems, sr, profile, arrangement.bpm, levels)
+        mixed = splice_audio(mixed, fresh, change, arrangement.beat_seconds, sr)
+        references = {**fresh.references, **{k: v for k, v in levels.references.items() if v}}
+        levels = Levels(gains, references, levels.scale, levels.tape_seconds)
+    return Version(arrangement, mixed)
+
+
+def premaster(
+    spec: BeatSpec, seed: int, *, sr: int = 44100, profile: str = "balanced"
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The beat's processed stems and its pre-master mix (their sum), edits applied: what
+    the master is made from, and what an edit keeps sample for sample."""
+    version = premaster_version(spec, seed, sr, profile)
+    return version.mixed.stems, version.mixed.mix
+
+
+def splice_audio(
+    previous: MixResult, fresh: MixResult, change: Change, beat_seconds: float, sr: int
+) -> MixResult:
+    """The edited beat's pre-master stems and mix: `fresh` where the edit wrote, `previous`
+    everywhere else. An extend takes over at its first new bar (or where the old end's fade
+    began, when the old beat ended without an outro); a redone section hands back to the
+    previous version over REDO_CROSSFADE_SECONDS before its end, so its ringing tails stop
+    there and every later sample is the previous version's."""
+    frames = len(fresh.mix)
+    weight = np.zeros(frames, dtype=np.float32)  # 1 = fresh, 0 = previous
+
+    def frame(bar: int) -> int:
+        return round(bar * BEATS_PER_BAR * beat_seconds * sr)
+
+    if change.kind == "extend":
+        start = frame(change.spans[0][0])
+        if change.spans[0][0] >= change.previous_bars:
+            start = len(previous.mix) - min(len(previous.mix), int(END_FADE_SECONDS * sr))
+        weight[start:] = 1.0
+    else:
+        for first, end in change.spans:
+            a, b = frame(first), min(frames, frame(end))
+            fade = min((b - a) // 2, round(REDO_CROSSFADE_SECONDS * sr))
+            weight[a : b - fade] = 1.0
+            weight[b - fade : b] = np.linspace(1.0, 0.0, fade, endpoint=False, dtype=np.float32)
+    stems = {
+        name: _blend(previous.stems[name], audio, weight) for name, audio in fresh.stems.items()
+    }
+    return MixResult(stems, _blend(previous.mix, fresh.mix, weight), dict(fresh.references))
+
+
+def _blend(previous: np.ndarray, fresh: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """fresh * weight + previous * (1 - weight), exactly `previous` where weight is 0 and
+    exactly `fresh` where it is 1 (`previous` may be shorter: an extend's)."""
+    out = fresh.copy()
+    n = len(previous)
+    keep = weight[:n] == 0.0
+    out[:n][keep] = previous[keep]
+    partial = np.flatnonzero((weight[:n] > 0.0) & (weight[:n] < 1.0))
+    if len(partial):
+        w = weight[partial, None]
+        out[partial] = fresh[partial] * w + previous[partial] * (np.float32(1.0) - w)
+    return out
 
 
 def master_stage(
@@ -226,26 +359,28 @@ def render_stems(
     bit_depth: int = 24,
     on_progress: Progress | None = None,
 ) -> dict[str, Path]:
-    """A beat's stems, made again from its request and seed by the stages that made its
-    master: the drums as one stem and every other part as is, adding up to its pre-master
-    mix. Returns name -> WAV path."""
-    _progress(on_progress, "Composing")
-    arrangement = compose_stage(spec, seed)
-    stems = render_stage(arrangement, sr, on_progress=on_progress)
-    _progress(on_progress, "Mixing")
-    mixed = mix_stage(stems, sr, profile, bpm=arrangement.bpm)
+    """A beat's stems, made again from its request and seed (edits and all) by the stages
+    that made its master: the drums as one stem and every other part as is, adding up to
+    its pre-master mix. Returns name -> WAV path."""
+    version = premaster_version(spec, seed, sr, profile, on_progress)
     _progress(on_progress, "Encoding")
-    return write_stems(mixed, sr, Path(folder), bit_depth=bit_depth, drum_parts=False)
+    return write_stems(version.mixed, sr, Path(folder), bit_depth=bit_depth, drum_parts=False)
 
 
 def render_midi(spec: BeatSpec, seed: int, path: str | Path) -> Path:
-    """A beat's MIDI, composed again from its request and seed (no audio is rendered)."""
-    return write_midi(compose_stage(spec, seed), path)
+    """A beat's MIDI, composed again from its request and seed, edits applied (no audio)."""
+    return write_midi(arrangement_of(spec, seed), path)
 
 
 def _progress(on_progress: Progress | None, stage: str) -> None:
     if on_progress is not None:
         on_progress(stage, STAGE_START[stage])
+
+
+def _group_progress(on_progress: Progress | None) -> Callable[[str], None] | None:
+    if on_progress is None:
+        return None
+    return lambda group: _progress(on_progress, STAGE_NAMES[group])
 
 
 # --- everything --------------------------------------------------------------------------
@@ -277,11 +412,8 @@ def make_beat(
     out = Path(out_path)
     if not out.parent.exists():
         raise EngineInputError(f"The folder {out.parent} does not exist.")
-    progress("Composing")
-    arrangement = compose_stage(spec, seed)
-    stems = render_stage(arrangement, sr, on_progress=on_progress)
-    progress("Mixing")
-    mixed = mix_stage(stems, sr, profile, bpm=arrangement.bpm)
+    version = premaster_version(spec, seed, sr, profile, on_progress)
+    arrangement, mixed = version.arrangement, version.mixed
     progress("Mastering")
     master = master_stage(mixed.mix, sr, lufs, master_ceiling(ceiling, out), profile)
     loop_audio = loop_target = None
@@ -319,4 +451,6 @@ def make_beat(
         midi_path=written.get("midi_path"),  # type: ignore[arg-type]
         loop_path=looped,
         waveform_path=written.get("waveform_path"),  # type: ignore[arg-type]
+        sections=[(section.name, section.bars) for section in arrangement.sections],
+        left_out=arrangement.left_out,
     )

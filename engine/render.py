@@ -22,7 +22,7 @@ Where things sit (the mix is wide above ~150 Hz and mono below, as a producer le
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,6 +177,23 @@ def render(
     on_group: Callable[[str], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Stereo float32 stems keyed by STEM_NAMES, each exactly `arrangement.duration` long."""
+    return render_leveled(arrangement, sr=sr, wrap=wrap, on_group=on_group)[0]
+
+
+def render_leveled(
+    arrangement: Arrangement,
+    *,
+    sr: int = 44100,
+    wrap: bool = False,
+    on_group: Callable[[str], None] | None = None,
+    gains: Mapping[str, float] | None = None,
+    tape_seconds: float | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """`render`, with the whole-beat level decisions an edit keeps: `gains` (linear, per
+    stem) instead of measuring the balance for the stems they name, and `tape_seconds` the
+    span the tape's wow cycles over (the beat before an edit), so an edited beat plays its
+    kept bars at the levels and the wobble they had. Returns the stems and every stem's
+    balance gain."""
     frames = round(arrangement.duration * sr)
     stems = {name: np.zeros((frames, 2), dtype=np.float32) for name in STEM_NAMES}
     tape = GENRE_TAPE.get(arrangement.genre)
@@ -187,19 +204,19 @@ def render(
             if track.stem in stem_names:
                 place = _Placement(arrangement, sr, frames, wrap, tape)
                 place.track(track, stems[track.stem])
-    balance(stems, arrangement.genre, sr)
+    used = balance(stems, arrangement.genre, sr, gains)
     for move in arrangement.automation:
         apply_filter_move(stems, move, arrangement.beat_seconds, sr)
     if arrangement.sidechain > 0 and "kick" in arrangement.tracks:
         _apply_sidechain(stems, arrangement, sr, frames, wrap)
     if tape is not None:
-        _wow_and_flutter(stems, tape, arrangement, sr, wrap)
+        _wow_and_flutter(stems, tape, arrangement, sr, wrap, tape_seconds)
     if not wrap:
         fade = min(frames, int(END_FADE_SECONDS * sr))
         ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
         for audio in stems.values():
             scale_frames(audio[frames - fade :], ramp, out=audio[frames - fade :])
-    return stems
+    return stems, used
 
 
 def active_level(audio: np.ndarray, sr: int) -> float:
@@ -217,20 +234,34 @@ def active_level(audio: np.ndarray, sr: int) -> float:
     return float(10.0 * np.log10(active.mean()))
 
 
-def balance(stems: dict[str, np.ndarray], genre: str, sr: int) -> None:
-    """Gain-stage each stem to its place in the genre's balance (in place).
+def balance(
+    stems: dict[str, np.ndarray],
+    genre: str,
+    sr: int,
+    gains: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Gain-stage each stem to its place in the genre's balance (in place); returns the gain
+    each sounding stem got. A stem named in `gains` gets that gain instead (an edit keeps
+    the levels of the beat it edits).
 
     Synth voices differ in level by tens of dB; a mix engineer sets faders by ear, we set
     them by measured level. Levels sit around -20 dBFS so the mix compressors work as
     designed instead of flattening whatever arrives hottest.
     """
     offsets = GENRE_LEVEL_OFFSETS.get(genre, {})
+    used: dict[str, float] = {}
     for name, audio in stems.items():
-        level = active_level(audio, sr)
-        if not np.isfinite(level):
-            continue
-        target = STEM_LEVELS[name] + offsets.get(name, 0.0)
-        audio *= np.float32(10.0 ** ((target - level) / 20.0))
+        if gains is not None and name in gains:
+            gain = np.float32(gains[name])
+        else:
+            level = active_level(audio, sr)
+            if not np.isfinite(level):
+                continue
+            target = STEM_LEVELS[name] + offsets.get(name, 0.0)
+            gain = np.float32(10.0 ** ((target - level) / 20.0))
+        audio *= gain
+        used[name] = float(gain)
+    return used
 
 
 def _velocity_layer(velocity: float, layers: int) -> tuple[float, float]:
@@ -493,13 +524,19 @@ def apply_filter_move(
 
 
 def _wow_and_flutter(
-    stems: dict[str, np.ndarray], tape: Tape, arrangement: Arrangement, sr: int, wrap: bool
+    stems: dict[str, np.ndarray],
+    tape: Tape,
+    arrangement: Arrangement,
+    sr: int,
+    wrap: bool,
+    tape_seconds: float | None = None,
 ) -> None:
     """The tape's moving speed on its stems, in place: every stem read through the same
-    moving delay (a tape's stems wobble together). Rates are whole cycles over the beat, so a
+    moving delay (a tape's stems wobble together). Rates are whole cycles over the beat (or
+    over `tape_seconds`, the beat before an edit, whose wobble the kept bars keep), so a
     loop's end meets its start; a loop is read round its end, so its start loses nothing."""
     frames = len(stems["bass"])
-    duration = frames / sr
+    duration = tape_seconds if tape_seconds is not None else frames / sr
     steps = -(-frames // CHORUS_HOP) + 1
     t = np.arange(steps) * (CHORUS_HOP / sr)
     delay = np.zeros(steps)

@@ -267,6 +267,17 @@ def test_beatbot_make_picks_and_prints_a_seed_and_renders_takes(tmp_path: Path) 
     assert (tmp_path / "take-take1.flac").exists() and (tmp_path / "take-take2.flac").exists()
 
 
+def test_beatbot_make_leaves_out_and_adds_parts(tmp_path: Path) -> None:
+    run = beatbot(
+        "make", "dark trap", "-o", "b.wav", "--duration", "6", "--seed", "3",
+        "--exclude", "hats, Melody", "--include", "piano", "--stems", "st", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "left out: hats, melody" in run.stdout
+    stems = {p.stem for p in (tmp_path / "st").glob("*.wav")}
+    assert {"kick", "chords", "bass"} <= stems and not {"hats", "melody"} & stems
+
+
 @pytest.mark.parametrize(
     ("args", "word"),
     [
@@ -275,6 +286,9 @@ def test_beatbot_make_picks_and_prints_a_seed_and_renders_takes(tmp_path: Path) 
         (["trap", "--key", "H#"], "key"),
         (["trap", "--genre", "polka"], "polka"),
         (["trap", "--bpm", "0"], "BPM"),
+        (["trap", "--exclude", "hats,vocals"], "vocals"),
+        (["trap", "--include", "banjo"], "banjo"),
+        (["trap", "--exclude", "drums,bass,chords,melody,fx"], "nothing to play"),
     ],
 )
 def test_beatbot_make_bad_requests_exit_2_with_one_line(

@@ -84,6 +84,17 @@ QUALITIES = ("streaming", "cd", "club")
     default=None,
     help="Also draw the waveform as a PNG.",
 )
+@click.option(
+    "--exclude",
+    default=None,
+    help="Parts to leave out, comma separated: drums, kick, snare, hats, perc, bass, chords, "
+    "melody, fx.",
+)
+@click.option(
+    "--include",
+    default=None,
+    help="Instruments to use, comma separated (e.g. piano,strings; what the genre can take).",
+)
 @with_settings
 def make(
     prompt: str,
@@ -102,6 +113,8 @@ def make(
     mood: str | None,
     duration: float | None,
     waveform_path: Path | None,
+    exclude: str | None,
+    include: str | None,
     settings: Settings,
 ) -> None:
     """Make a beat from a sentence, e.g. beatbot make "dark trap beat at 140" -o beat.mp3"""
@@ -156,7 +169,7 @@ def make(
     params["format"] = fmt
     request = beat_request(params, settings)
     first_seed = seed if seed is not None else request.seed
-    spec = request.to_spec()
+    spec = _with_parts(request.to_spec(), exclude, include)
 
     keep_freed_memory()  # as the worker's render processes do
     console = Console(stderr=True)
@@ -182,6 +195,22 @@ def make(
                 on_progress=report,
             )
         _summary(out, result, request.notes if take == 0 else [])
+
+
+def _with_parts(spec: Any, exclude: str | None, include: str | None) -> Any:
+    """The spec with the --exclude/--include lists (checked: one sentence if not playable)."""
+    from dataclasses import replace
+
+    if exclude is not None:
+        spec = replace(spec, exclude=_names(exclude))
+    if include is not None:
+        spec = replace(spec, include=_names(include))
+    return spec.validated()
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """ "hats, Melody" -> ("hats", "melody")."""
+    return tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
 
 
 def _take_path(path: Path | None, suffix: str, *, folder: bool = False) -> Path | None:
@@ -248,6 +277,8 @@ def _summary(console: Console, result: Any, notes: list[str]) -> None:
         rows.append(("loop", str(result.loop_path)))
     if result.waveform_path:
         rows.append(("waveform", str(result.waveform_path)))
+    if result.left_out:
+        rows.append(("left out", ", ".join(result.left_out)))
     rows += [("note", note) for note in notes]
     if console.is_terminal:
         table = Table(show_header=False, box=None)

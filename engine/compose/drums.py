@@ -66,8 +66,11 @@ class Groove:
 
 
 def play_drums(take: Take) -> None:
-    groove = _groove(take)
+    take_groove = _groove(take, rng_for(take.seed, "drums"))
     for section in take.sections:
+        # A redrawn section picks its own groove variants; every other keeps the take's.
+        redrawn = take.redrawn(section)
+        groove = _groove(take, take.choices("drums", section)) if redrawn else take_groove
         rng = take.rng("drums", section)
         human = take.rng("humanise", section)
         for bar in range(section.start_bar, section.end_bar):
@@ -77,9 +80,8 @@ def play_drums(take: Take) -> None:
                     _emit(take, hit, beat, human)
 
 
-def _groove(take: Take) -> Groove:
+def _groove(take: Take, rng: np.random.Generator) -> Groove:
     style = take.style
-    rng = rng_for(take.seed, "drums")
     choice = {name: int(rng.integers(len(v))) for name, v in style.drums.items()}
     kicks = style.drums.get("kick", ("",))
     kick_b = choice.get("kick", 0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import EngineInputError
 from engine.genres import GENRE_NAMES, MOODS
-from engine.palettes import GM_PROGRAMS
+from engine.palettes import GM_PROGRAMS, INSTRUMENT_LABELS, includable, voices_for
 from engine.theory import Chord, Key, parse_key
 
 BEATS_PER_BAR = 4
@@ -58,6 +58,83 @@ GM_DRUMS: dict[str, int] = {
 }
 TOM_NOTES = (50, 48, 45, 43)  # high tom -> floor tom
 
+# What `exclude` and `Redo.part` name: a stem, or "drums" for the four drum stems.
+PARTS: tuple[str, ...] = ("drums", *STEM_NAMES)
+DRUM_STEMS: tuple[str, ...] = ("kick", "snare", "hats", "perc")
+MAX_EDITS = 16
+SECTION_NAMES = ("intro", "verse", "hook", "drop", "build", "break", "outro", "head", "solo")
+
+
+def stems_of_part(part: str) -> tuple[str, ...]:
+    """The stems a part names ("drums" is kick, snare, hats and perc; "all" every stem)."""
+    if part == "all":
+        return STEM_NAMES
+    return DRUM_STEMS if part == "drums" else (part,)
+
+
+@dataclass(frozen=True)
+class Extend:
+    """Append `bars` bars that continue the arrangement (an outro moves to the new end)."""
+
+    bars: int
+
+
+@dataclass(frozen=True)
+class Redo:
+    """A fresh draw of `part` ("all" or one of PARTS) in every section named `section`;
+    take 1, 2, 3... each draws from its own random stream."""
+
+    section: str
+    part: str = "all"
+    take: int = 1
+
+
+Edit = Extend | Redo
+
+
+def edits_from_json(items: object) -> tuple[Edit, ...]:
+    """[{"extend": 8}, {"redo": "hook", "part": "drums", "take": 2}] -> edits (checked)."""
+    if not isinstance(items, list | tuple):
+        raise EngineInputError('Edits must be a list like [{"extend": 8}].')
+    return tuple(_edit_from_json(item) for item in items)
+
+
+def _edit_from_json(item: object) -> Edit:
+    if isinstance(item, dict) and set(item) == {"extend"}:
+        bars = item["extend"]
+        if isinstance(bars, int) and not isinstance(bars, bool):
+            return Extend(bars)
+    if isinstance(item, dict) and "redo" in item and set(item) <= {"redo", "part", "take"}:
+        section, part, take = item["redo"], item.get("part", "all"), item.get("take", 1)
+        if (
+            isinstance(section, str)
+            and isinstance(part, str)
+            and isinstance(take, int)
+            and not isinstance(take, bool)
+        ):
+            return Redo(section, part, take)
+    raise EngineInputError(
+        f'I can\'t read the edit {item!r}; use {{"extend": 8}} or '
+        '{"redo": "hook", "part": "drums", "take": 2}.'
+    )
+
+
+def edits_to_json(edits: tuple[Edit, ...] | list[Edit]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for edit in edits:
+        if isinstance(edit, Extend):
+            out.append({"extend": edit.bars})
+        else:
+            out.append({"redo": edit.section, "part": edit.part, "take": edit.take})
+    return out
+
+
+def spoken_list(names: list[str] | tuple[str, ...]) -> str:
+    """ "a", "a and b", "a, b and c": a list the way a person says it."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 # Section name -> energy (0..1): how hard the section hits; `sections.arc_for` refines it.
 ENERGY: dict[str, float] = {
     "intro": 0.4,
@@ -81,6 +158,26 @@ class BeatSpec:
     key: str
     mood: str
     duration: float  # seconds; the beat is this rounded to whole bars
+    exclude: tuple[str, ...] = ()  # parts left out (PARTS)
+    include: tuple[str, ...] = ()  # voices asked for (palettes.includable(genre))
+    edits: tuple[Edit, ...] = ()  # applied in order, each to the beat the ones before made
+
+    def __post_init__(self) -> None:
+        # Lists from JSON become tuples: the spec stays hashable and frozen.
+        for name in ("exclude", "include", "edits"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
+    @property
+    def excluded_stems(self) -> frozenset[str]:
+        return frozenset(s for part in self.exclude for s in stems_of_part(part))
+
+    @property
+    def total_bars(self) -> int:
+        """Bars after every edit: the requested length plus what the extends append."""
+        extra = sum(e.bars for e in self.edits if isinstance(e, Extend))
+        return bars_for(self.duration, self.bpm) + extra
 
     def validated(self) -> BeatSpec:
         """This spec if the engine can make it, else EngineInputError with one sentence."""
@@ -101,7 +198,65 @@ class BeatSpec:
                 f"I don't know the mood {self.mood!r}; try one of: {', '.join(MOODS)}."
             )
         parse_key(self.key)
+        self._check_parts()
+        self._check_edits()
         return self
+
+    def _check_parts(self) -> None:
+        for part in self.exclude:
+            if part not in PARTS:
+                raise EngineInputError(
+                    f"I can't leave out {part!r}; the parts are {spoken_list(PARTS)}."
+                )
+        if self.excluded_stems >= set(STEM_NAMES):
+            raise EngineInputError(
+                "That leaves nothing to play; keep at least one part (drums, bass, chords, "
+                "melody or fx)."
+            )
+        have = includable(self.genre)
+        for voice in self.include:
+            if voice not in have:
+                labels = spoken_list([INSTRUMENT_LABELS.get(v, v) for v in have])
+                raise EngineInputError(
+                    f"I don't have {INSTRUMENT_LABELS.get(voice, voice)!r} for "
+                    f"{self.genre}; I can add {labels}."
+                )
+        voices_for(self.genre, self.include)  # two voices for one role raise here
+
+    def _check_edits(self) -> None:
+        if len(self.edits) > MAX_EDITS:
+            raise EngineInputError(
+                f"That's {len(self.edits)} edits on one beat; I keep up to {MAX_EDITS}, "
+                "so start a fresh beat from this one."
+            )
+        for edit in self.edits:
+            if isinstance(edit, Extend):
+                if not isinstance(edit.bars, int) or not 1 <= edit.bars <= 512:
+                    raise EngineInputError(
+                        f"I can extend a beat by whole bars, 1 or more, not {edit.bars}."
+                    )
+            elif isinstance(edit, Redo):
+                if not isinstance(edit.take, int) or not isinstance(edit.part, str):
+                    raise EngineInputError(f"I can't read the redo {edit!r}.")
+                if edit.section not in SECTION_NAMES:
+                    raise EngineInputError(
+                        f"I don't know the section {edit.section!r}; sections are "
+                        f"{spoken_list(SECTION_NAMES)}."
+                    )
+                if edit.part != "all" and edit.part not in PARTS:
+                    raise EngineInputError(
+                        f"I can't redo {edit.part!r}; pick all or one of {spoken_list(PARTS)}."
+                    )
+                if edit.take < 1:
+                    raise EngineInputError(f"Takes count from 1, not {edit.take}.")
+            else:
+                raise EngineInputError(f"I can't apply the edit {edit!r}.")
+        seconds = self.total_bars * BEATS_PER_BAR * 60.0 / self.bpm
+        if seconds > MAX_SECONDS + 1e-6:
+            raise EngineInputError(
+                f"That makes the beat {seconds:.0f} s long; I make up to {MAX_SECONDS:g} "
+                "seconds, so extend it by less."
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +348,7 @@ class Arrangement:
     brightness: float
     beats_per_bar: int = BEATS_PER_BAR
     automation: tuple[FilterMove, ...] = ()
+    left_out: tuple[str, ...] = ()  # excluded parts this beat would have played
 
     @property
     def bpm(self) -> float:

@@ -59,6 +59,9 @@ class Take:
     chords: list[Chord]  # one per bar
     voicings: list[list[int]]  # the chord part's voicing per bar
     tracks: dict[str, Track] = field(default_factory=dict)
+    # Sections drawn afresh (a Redo): start bar -> take number. Their streams get the take
+    # in their label, so take 2 of the hook is neither take 1 nor the original.
+    redraws: dict[int, int] = field(default_factory=dict)
 
     @property
     def bars(self) -> int:
@@ -78,7 +81,20 @@ class Take:
 
     def rng(self, part: str, section: Section) -> np.random.Generator:
         """This section's own stream for `part` (independent of every other section)."""
-        return rng_for(self.seed, f"{part}:{section.start_bar}")
+        label = f"{part}:{section.start_bar}"
+        take = self.redraws.get(section.start_bar)
+        return rng_for(self.seed, label if take is None else f"{label}:take{take}")
+
+    def choices(self, part: str, section: Section) -> np.random.Generator:
+        """The stream of `part`'s take-wide choices (a groove, a motif, a comping pattern)
+        as `section` plays them: the take's own, or the section's fresh one in a redraw."""
+        take = self.redraws.get(section.start_bar)
+        if take is None:
+            return rng_for(self.seed, part)
+        return rng_for(self.seed, f"{part}:{section.start_bar}:choices{take}")
+
+    def redrawn(self, section: Section) -> bool:
+        return section.start_bar in self.redraws
 
     def section_at(self, bar: int) -> Section:
         return section_at(self.sections, bar)
