@@ -48,8 +48,18 @@ _PICK = re.compile(
 _PICK_SLUG = re.compile(r"^pick-(?P<n>\d{1,2})$")
 
 
+def joined(items: list[str]) -> str:
+    """ "1", "1 and 2", "1, 2 and 3" """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def too_many(asked: int) -> str:
-    return TOO_MANY.format(least=MIN_TAKES, most=MAX_TAKES)
+    """ "5 takes is more than I make at once ..." for a count outside 2..4."""
+    if asked < 1:
+        return f"I can't make {asked} takes; ask for {MIN_TAKES} to {MAX_TAKES}."
+    return f"{asked} takes is more than I make at once. " + TOO_MANY.format(
+        least=MIN_TAKES, most=MAX_TAKES
+    )
 
 
 def pick_number(text: str) -> int | None:
@@ -141,6 +151,12 @@ def marker_of(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """A take job's (or take event's) marker, None for an ordinary beat."""
     marker = data.get("take")
     return marker if isinstance(marker, dict) and marker.get("groupId") else None
+
+
+def marker_field(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"take": marker}` for a take job's events, {} for an ordinary job's."""
+    marker = marker_of(data)
+    return {"take": marker} if marker else {}
 
 
 def new_group(user: str, origin: Origin, seeds: list[int]) -> TakeGroup:
