@@ -173,10 +173,6 @@ class Assistant:
 
     async def _beat(self, message: Message, intent: Intent) -> Reply:
         svc = self.services
-        state = await self._thread_state(message)
-        resolution = resolve(intent, state)
-        if resolution.question:
-            return await self._ask(message, resolution.question, resolution.offer)
         count = intent.params.get("takes")
         if (
             isinstance(count, int)
@@ -184,6 +180,10 @@ class Assistant:
             and not takes.MIN_TAKES <= count <= takes.MAX_TAKES
         ):
             return TextReply(takes.too_many(count))
+        state = await self._thread_state(message)
+        resolution = resolve(intent, state)
+        if resolution.question:
+            return await self._ask(message, resolution.question, resolution.offer)
         request = beat_request(resolution.params, svc.settings, message.defaults)
         if isinstance(count, int) and count > 1:
             return await self._takes(message, request, count)
