@@ -100,9 +100,12 @@ async def generate_beat(request: web.Request) -> web.Response:
 def _takes(body: Mapping[str, Any]) -> int:
     """ "takes": how many takes of the beat (1 to 4; absent: 1)."""
     value = body.get("takes", 1)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TAKES:
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if not whole or not 1 <= value <= MAX_TAKES:
         raise HTTPProblem(400, f"takes: ask for a whole number of takes from 1 to {MAX_TAKES}.")
-    return value
+    return int(value)
 
 
 async def _queue_takes(svc: Services, beat: BeatRequest, count: int, user: str) -> web.Response:
