@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+from scipy import signal
 
 from bot.jobs import JobRecord
 from tests.audio_measure import mono
@@ -28,14 +29,25 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12))
 
 
+def above_the_kick(audio: np.ndarray, sr: int) -> np.ndarray:
+    """What plays above 300 Hz (chords, melody, hats): a four-on-the-floor kick lines two
+    takes up however different the rest is, so the comparison leaves it out."""
+    return signal.sosfilt(signal.butter(4, 300, "highpass", fs=sr, output="sos"), audio)
+
+
 def assert_takes_differ(clips: Sequence[Path | bytes], seconds: float) -> None:
-    """Every take is a whole, audible clip of the asked length, and no two sound alike."""
+    """Every take is a whole, audible clip of the asked length, and no two sound alike: the
+    difference of any two is within 10 dB of the clip itself, and above the kick they
+    correlate less than 0.8 (measured: 0.15-0.6 for seeds one apart)."""
     decoded = [audio_of(c) for c in clips]
     for audio, sr in decoded:
         assert abs(len(audio) / sr - seconds) < 0.3, len(audio) / sr
         assert np.sqrt(np.mean(audio**2)) > 0.01  # not silence
-    for (a, _), (b, _) in itertools.combinations(decoded, 2):
-        assert similarity(a, b) < 0.8, similarity(a, b)
+    for (a, sr), (b, _) in itertools.combinations(decoded, 2):
+        n = min(len(a), len(b))
+        assert np.linalg.norm(a[:n] - b[:n]) > 0.3 * np.linalg.norm(a[:n])
+        upper = similarity(above_the_kick(a, sr), above_the_kick(b, sr))
+        assert upper < 0.8, upper
 
 
 def assert_rendered_side_by_side(records: Sequence[JobRecord]) -> None:
