@@ -16,9 +16,12 @@ from bot.jobs import JobRecord
 from tests.audio_measure import mono
 
 
-def audio_of(source: Path | bytes) -> tuple[np.ndarray, int]:
+def audio_of(source: Path | bytes | bytearray) -> tuple[np.ndarray, int]:
     """Mono samples and rate of a clip file or its bytes."""
-    data, sr = soundfile.read(io.BytesIO(source) if isinstance(source, bytes) else source)
+    if isinstance(source, bytes | bytearray):
+        data, sr = soundfile.read(io.BytesIO(bytes(source)))
+    else:
+        data, sr = soundfile.read(source)
     return mono(data), sr
 
 
@@ -35,7 +38,7 @@ def above_the_kick(audio: np.ndarray, sr: int) -> np.ndarray:
     return signal.sosfilt(signal.butter(4, 300, "highpass", fs=sr, output="sos"), audio)
 
 
-def assert_takes_differ(clips: Sequence[Path | bytes], seconds: float) -> None:
+def assert_takes_differ(clips: Sequence[Path | bytes | bytearray], seconds: float) -> None:
     """Every take is a whole, audible clip of the asked length, and no two sound alike: the
     difference of any two is within 10 dB of the clip itself, and above the kick they
     correlate less than 0.8 (measured: 0.15-0.6 for seeds one apart)."""
