@@ -403,11 +403,26 @@ class Assistant:
             f"{stats['completed']} done, {stats['failed']} failed."
         )
         state = await self._thread_state(message)
-        if state is not None and state.job_id:
+        if state is not None and state.takes and not message.generation_id:
+            line = f"{await self._takes_state(state.takes)} {line}"
+        elif state is not None and state.job_id:
             with contextlib.suppress(NotFound):
                 record = await svc.queue.status(state.job_id)
                 line = f"Your last job is {_describe_state(record)}. {line}"
         return TextReply(line)
+
+    async def _takes_state(self, group_id: str) -> str:
+        """ "Your 3 takes: 1 done, 2 rendering." """
+        group = await self.services.queue.takes.get(group_id)
+        if group is None:
+            return ""
+        counts: dict[str, int] = {}
+        for take in group.takes:
+            record = await self.services.jobs.get(take.job_id)
+            word = _TAKE_STATES[record.state.value] if record is not None else "gone"
+            counts[word] = counts.get(word, 0) + 1
+        told = ", ".join(f"{n} {word}" for word, n in counts.items())
+        return f"Your {group.size} takes: {told}."
 
     async def _cancel(self, message: Message) -> Reply:
         state = await self._thread_state(message)
@@ -499,6 +514,14 @@ def _accepted_text(request: BeatRequest) -> str:
     if request.notes:
         text += " " + " ".join(request.notes)
     return text
+
+
+_TAKE_STATES = {
+    "waiting": "waiting",
+    "active": "rendering",
+    "completed": "done",
+    "failed": "failed",
+}
 
 
 def _takes_text(request: BeatRequest, group: TakeGroup) -> str:

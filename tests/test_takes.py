@@ -170,6 +170,8 @@ async def test_cancel_cancels_every_take_and_says_so_once(
     services: Services, worker_run: Any
 ) -> None:
     [accepted] = await say(services, ASK)
+    [status] = await say(services, "status")
+    assert isinstance(status, TextReply) and status.text.startswith("Your 3 takes: 3 waiting.")
     [cancelled] = await say(services, "cancel")
     assert isinstance(cancelled, TextReply) and cancelled.text.startswith("Cancelled 3 takes")
     await worker_run()
@@ -180,6 +182,8 @@ async def test_cancel_cancels_every_take_and_says_so_once(
     assert len(failed) == 1 and failed[0]["jobId"] == accepted.job_id
     assert failed[0]["error"].startswith("None of the 3 takes finished.")
     assert not [n for n, d in stream if n == "generation:completed"]
+    [status] = await say(services, "status")
+    assert isinstance(status, TextReply) and status.text.startswith("Your 3 takes: 3 failed.")
 
 
 async def test_one_take_is_a_beat_and_more_than_four_is_a_sentence(
