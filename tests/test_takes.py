@@ -141,6 +141,10 @@ async def test_a_pick_button_names_its_take_in_any_thread_state(
     job = await services.queue.status(stems.job_id)
     assert job.data["beat"]["seed"] == takes[0].data["seed"]
     assert job.data["generation_id"] == takes[0].generation_id
+    [midi] = await say(services, "midi")
+    assert isinstance(midi, ResultReply) and midi.generation_id == takes[0].generation_id
+    [notes] = [f for f in midi.files if f.kind == "midi"]
+    assert notes.path.parent.name == takes[0].generation_id and notes.size > 100
 
 
 async def test_a_failing_take_is_reported_and_the_others_are_posted(
