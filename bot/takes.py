@@ -32,10 +32,7 @@ from bot.number_words import TEENS, UNITS
 
 MIN_TAKES = 2
 MAX_TAKES = 4
-TOO_MANY = (
-    "I can make up to {most} takes at once, so pick a number from {least} to {most} "
-    "(e.g. “give me {most} versions”)."
-)
+TOO_MANY = "ask for {least} to {most} (e.g. “give me {most} versions”)."
 NO_TAKES = (
     "There are no takes in this thread to pick from. Ask for some, e.g. “give me 3 versions”."
 )
@@ -55,11 +52,10 @@ def joined(items: list[str]) -> str:
 
 def too_many(asked: int) -> str:
     """ "5 takes is more than I make at once ..." for a count outside 2..4."""
+    ask = TOO_MANY.format(least=MIN_TAKES, most=MAX_TAKES)
     if asked < 1:
-        return f"I can't make {asked} takes; ask for {MIN_TAKES} to {MAX_TAKES}."
-    return f"{asked} takes is more than I make at once. " + TOO_MANY.format(
-        least=MIN_TAKES, most=MAX_TAKES
-    )
+        return f"I can't make {asked} takes; {ask}"
+    return f"{asked} takes is more than I make at once; {ask}"
 
 
 def pick_number(text: str) -> int | None:

@@ -199,8 +199,7 @@ async def test_one_take_is_a_beat_and_more_than_four_is_a_sentence(
     [many] = await say(services, "give me 5 versions of a trap beat")
     assert isinstance(many, TextReply)
     assert many.text == (
-        "5 takes is more than I make at once. I can make up to 4 takes at once, so pick a "
-        "number from 2 to 4 (e.g. “give me 4 versions”)."
+        "5 takes is more than I make at once; ask for 2 to 4 (e.g. “give me 4 versions”)."
     )
     [none] = await say(services, "pick 2", thread="t-empty")
     assert isinstance(none, TextReply) and none.text.startswith("There are no takes")
