@@ -239,7 +239,8 @@ class Assistant:
         if record.state is not JobState.COMPLETED or record.result is None:
             others = [t.index for t in group.takes if t.index != number]
             return TextReply(
-                f"Take {number} didn't make it ({record.error}), so there's nothing to pick. "
+                f"Take {number} didn't make it ({(record.error or '').rstrip('.')}), so there's "
+                f"nothing to pick. "
                 f"Pick another: {takes.joined([str(i) for i in others])}."
             )
         params = {k: v for k, v in record.data.items() if k != "take"}
