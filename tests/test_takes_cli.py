@@ -6,9 +6,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot import keys
+from bot.jobs import JobState
+from bot.queue import CANCELLED
 from engine.compose import BEATS_PER_BAR, bars_for
 from tests.takes_measure import assert_takes_differ
-from tests.test_cli_chat import PROMPT, Chat, chats, person, start_chat  # noqa: F401
+from tests.test_cli_chat import (  # noqa: F401
+    PREFIX,
+    PROMPT,
+    Chat,
+    chats,
+    open_redis,
+    person,
+    release_redis,
+    start_chat,
+)
 
 TAKE_LINE = re.compile(r"take (\d): (/\S+\.mp3)")
 
@@ -42,3 +54,44 @@ def test_terminal_takes_are_numbered_lines_and_typing_pick_2_carries_on_with_it(
     chat.send("quit")
     assert chat.wait_exit() == 0, chat.text[-2000:]
     assert "Traceback" not in chat.text
+
+
+def test_ctrl_c_while_takes_render_cancels_every_take_and_leaves_no_orphan(
+    person: dict[str, Path],  # noqa: F811
+    chats: list[Chat],  # noqa: F811
+) -> None:
+    chat = start_chat(person)
+    chats.append(chat)
+    chat.send("2 takes of a trap beat for 1 minute")
+    group = chat.expect(r"On it: 2 takes .*?\(job ([0-9a-f]{12})\)").group(1)
+    chat.expect(r"[1-9]\d?%")  # the takes' combined progress, under the prompt
+    chat.process.sendintr()
+    assert chat.wait_exit() == 130, chat.text[-2000:]
+    seen = chat.text
+    cancelled = re.findall(r"Cancelled job ([0-9a-f]{12})\.", seen)
+    assert len(cancelled) == 2 and group not in cancelled, seen[-2000:]
+    assert "Traceback" not in seen
+    assert_takes_cancelled(person["data"], cancelled)
+
+
+def assert_takes_cancelled(data_dir: Path, jobs: list[str]) -> None:
+    """After the chat has exited: every take is finished as cancelled, nothing of them is
+    queued, running or half-written, and no cancelled take's audio was kept."""
+    _handle, client = open_redis(data_dir)
+    try:
+        for job in jobs:
+            record = client.hgetall(keys.job(PREFIX, job))
+            assert record[b"state"].decode() == JobState.FAILED.value
+            assert record[b"error"].decode() == CANCELLED
+        assert client.zcard(keys.queue(PREFIX)) == 0
+        assert client.scard(keys.active_jobs(PREFIX)) == 0
+        in_flight = [
+            key.decode()
+            for pattern in ("arq:in-progress:*", "arq:job:*", "arq:retry:*")
+            for key in client.scan_iter(match=pattern)
+        ]
+        assert in_flight == []
+    finally:
+        release_redis(data_dir, client)
+    assert list((data_dir / "staging").iterdir()) == []
+    assert list((data_dir / "clips").iterdir()) == []

@@ -261,7 +261,8 @@ class ChatSession:
     async def _all_finished(self) -> None:
         # The records say when the worker is done (the failed events may still be on their way).
         while True:
-            records = [await self.services.jobs.get(job_id) for job_id in self.pending]
+            # A copy: the follower drops finished jobs from `pending` while we await.
+            records = [await self.services.jobs.get(job_id) for job_id in list(self.pending)]
             if all(record is None or record.finished for record in records):
                 return
             await asyncio.sleep(0.05)
