@@ -92,6 +92,9 @@ async def test_three_takes_render_side_by_side_post_once_and_pick_two_carries_on
     assert_rendered_side_by_side(takes)
     seeds = [r.data["seed"] for r in takes]
     assert len(set(seeds)) == 3 and seeds == list(range(seeds[0], seeds[0] + 3))
+    # A take announced again (a re-run after its worker died) changes nothing: one result.
+    for record in takes:
+        await services.queue.takes.settle(record)
     stream = await events(services)
     finished = [d for n, d in stream if n == "generation:completed" and "take" not in d]
     assert len(finished) == 1 and finished[0]["jobId"] == accepted.job_id  # one result
