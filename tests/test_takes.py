@@ -18,6 +18,7 @@ from bot.messages import JobAccepted, Message, Reply, ResultReply, TextReply
 from bot.queue import CANCELLED
 from bot.services import Services
 from bot.takes import pick_command, pick_number
+from bot.tasks import run_job
 from tests.takes_measure import assert_rendered_side_by_side, assert_takes_differ
 from tests.workers import run_worker
 
@@ -94,7 +95,7 @@ async def test_three_takes_render_side_by_side_post_once_and_pick_two_carries_on
     assert len(set(seeds)) == 3 and seeds == list(range(seeds[0], seeds[0] + 3))
     # A take announced again (a re-run after its worker died) changes nothing: one result.
     for record in takes:
-        await services.queue.takes.settle(record)
+        assert await run_job({"services": services, "job_try": 2}, record.job_id) == record.result
     stream = await events(services)
     finished = [d for n, d in stream if n == "generation:completed" and "take" not in d]
     assert len(finished) == 1 and finished[0]["jobId"] == accepted.job_id  # one result
