@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from bot.assistant import Assistant, replies_for_event
-from bot.config import Settings
+from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle
 from bot.intents import parse
 from bot.jobs import JobRecord, JobState, Origin
-from bot.messages import JobAccepted, Message, Reply, ResultReply, TextReply
+from bot.messages import ErrorReply, JobAccepted, Message, Reply, ResultReply, TextReply
 from bot.queue import CANCELLED
 from bot.services import Services
 from bot.takes import pick_command, pick_number
@@ -207,3 +207,26 @@ async def test_one_take_is_a_beat_and_more_than_four_is_a_sentence(
     )
     [none] = await say(services, "pick 2", thread="t-empty")
     assert isinstance(none, TextReply) and none.text.startswith("There are no takes")
+
+
+async def test_takes_that_do_not_fit_todays_quota_queue_nothing(
+    settings: Settings, redis_handle: RedisHandle, redis_client: Any
+) -> None:
+    tight = load_settings(
+        data_dir=settings.data_dir,
+        env={
+            "BEATBOT_QUEUE__KEY_PREFIX": settings.queue.key_prefix,
+            "BEATBOT_LIMITS__DAILY_AUDIO_SECONDS": "20",
+        },
+    )
+    services = await Services.open(tight, Secrets.from_env({}), redis_handle, render_processes=1)
+    try:
+        [refused] = await say(services, ASK)  # 3 x 8 s of audio, 20 s a day
+        assert isinstance(refused, ErrorReply)
+        assert refused.text.startswith("That needs 24 seconds of audio but you have 20 seconds")
+        assert (await services.limits.usage("ada")).used == 0
+        assert (await services.queue.stats())["total"] == 0
+        [fits] = await say(services, "2 takes of a house beat for 8 seconds")
+        assert isinstance(fits, JobAccepted) and len(fits.take_jobs) == 2
+    finally:
+        await services.close()
