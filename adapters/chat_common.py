@@ -167,7 +167,9 @@ class StatusBoard:
     async def finished(self, job_id: str) -> bool:
         """A replayed progress event must not overwrite a finished job's status."""
         record = await self.services.jobs.get(job_id)
-        return record is not None and record.finished
+        if record is None:  # several takes: the status message is their group's
+            return await self.services.queue.takes.finished(job_id)
+        return record.finished
 
 
 def loopback_links_warning(public_url: str, platforms: list[str]) -> str | None:

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot import phrasing, replies, work
+from bot import phrasing, replies, takes, work
 from bot.conversation import Offer, ThreadState, resolve
 from bot.errors import APOLOGY, NotFound, UserError, from_engine
 from bot.intents import Intent, is_yes, parse
-from bot.jobs import JobRecord, JobType, Origin
+from bot.jobs import JobRecord, JobState, JobType, Origin
 from bot.links import with_links
 from bot.messages import (
     Action,
@@ -33,9 +33,11 @@ from bot.messages import (
     TextReply,
 )
 from bot.policy import MIDI_REQUESTS
-from bot.requests import BeatRequest, beat_request
+from bot.requests import MAX_SEED, BeatRequest, beat_request
 from bot.services import Services
 from bot.store import ClipStore
+from bot.takes import TakeGroup, marker_of, new_group
+from bot.tasks import announce_clip
 from engine.errors import EngineInputError
 from engine.master import PRESETS
 from engine.separate import STEM_TYPES
@@ -87,6 +89,35 @@ async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Pla
         raise
 
 
+def pick_actions(result: Mapping[str, Any]) -> tuple[Action, ...]:
+    """One "Pick N" button per take that was made, each naming its take's clip."""
+    return tuple(
+        Action(f"Pick {take['take']}", f"pick {take['take']}", str(take["generationId"]))
+        for take in result.get("takes", [])
+        if take.get("state") == "completed"
+    )
+
+
+async def queue_takes(
+    svc: Services, request: BeatRequest, count: int, user: str, origin: Place
+) -> tuple[TakeGroup, list[JobRecord]]:
+    """`count` takes of one request (seeds one apart from the request's): one request
+    against the rate limit, `count` beats against today's quota, reserved together (all
+    or none) and given back if queueing fails; each take that fails gives its own back."""
+    await svc.limits.check_rate(user)
+    seconds = request.duration * count
+    await svc.limits.reserve(user, seconds)
+    try:
+        placed = await _placed(origin)
+        seed = int(request.seed or 0)
+        group = new_group(user, placed, [(seed + i) % (MAX_SEED + 1) for i in range(count)])
+        records = await svc.queue.enqueue_takes(group, request.model_dump(mode="json"))
+    except BaseException:
+        await svc.limits.refund(user, seconds)
+        raise
+    return group, records
+
+
 class Assistant:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -108,6 +139,10 @@ class Assistant:
         text = message.text.strip()
         if text.lower() in MIDI_REQUESTS:
             yield await self._midi(message)
+            return
+        picked = takes.pick_number(text)
+        if picked is not None and not message.attachments:
+            yield await self._pick(message, picked)
             return
         intent = await self._taken_offer(message) or parse(text)
         if message.attachments and intent.kind in ("unknown", "generate", "refine"):
@@ -138,11 +173,20 @@ class Assistant:
 
     async def _beat(self, message: Message, intent: Intent) -> Reply:
         svc = self.services
+        count = intent.params.get("takes")
+        if (
+            isinstance(count, int)
+            and count != 1
+            and not takes.MIN_TAKES <= count <= takes.MAX_TAKES
+        ):
+            return TextReply(takes.too_many(count))
         state = await self._thread_state(message)
         resolution = resolve(intent, state)
         if resolution.question:
             return await self._ask(message, resolution.question, resolution.offer)
         request = beat_request(resolution.params, svc.settings, message.defaults)
+        if isinstance(count, int) and count > 1:
+            return await self._takes(message, request, count)
         record = await queue_beat(svc, request, message.user, message.job_origin)
         await svc.conversation.remember(
             record.origin.thread_key,  # the job's thread, which a chat may just have opened
@@ -155,6 +199,80 @@ class Assistant:
         text = _surprise_text(request) if resolution.surprise else _accepted_text(request)
         text += phrasing.finish_note(intent.params)
         return JobAccepted(record.job_id, record.generation_id, text)
+
+    async def _takes(self, message: Message, request: BeatRequest, count: int) -> Reply:
+        """N takes rendered side by side; the thread's clip is take 1 until one is picked."""
+        svc = self.services
+        group, records = await queue_takes(svc, request, count, message.user, message.job_origin)
+        first = records[0]
+        await svc.conversation.remember(
+            group.origin.thread_key,
+            ThreadState(
+                params=request.model_dump(mode="json") | {"seed": group.takes[0].seed},
+                generation_id=first.generation_id,
+                job_id=first.job_id,
+                takes=group.group_id,
+            ),
+        )
+        return JobAccepted(
+            group.group_id,
+            group.generation_id,
+            _takes_text(request, group),
+            tuple(r.job_id for r in records),
+        )
+
+    async def _pick(self, message: Message, number: int) -> Reply:
+        """ "pick 2" (typed, or the take's button): take 2 becomes the thread's clip."""
+        svc = self.services
+        group = await self._take_group(message)
+        if group is None:
+            return TextReply(takes.NO_TAKES)
+        take = group.take(number)
+        if take is None:
+            return TextReply(
+                f"There are {group.size} takes here; pick one from 1 to {group.size} "
+                f"(e.g. “pick {group.size}”)."
+            )
+        record = await svc.queue.status(take.job_id)
+        if not record.finished:
+            return TextReply(f"Take {number} is still rendering; I'll post the takes together.")
+        if record.state is not JobState.COMPLETED or record.result is None:
+            others = [t.index for t in group.takes if t.index != number]
+            return TextReply(
+                f"Take {number} didn't make it ({(record.error or '').rstrip('.')}), so there's "
+                f"nothing to pick. "
+                f"Pick another: {takes.joined([str(i) for i in others])}."
+            )
+        params = {k: v for k, v in record.data.items() if k != "take"}
+        await svc.conversation.remember(
+            message.origin.thread_key,
+            ThreadState(
+                params=params,
+                generation_id=record.generation_id,
+                job_id=record.job_id,
+                takes=group.group_id,
+            ),
+        )
+        await announce_clip(svc, record, record.result)
+        return TextReply(
+            f"Take {number} is now the clip: {params['genre']}, {float(params['bpm']):g} BPM, "
+            f"seed {params['seed']}. Say “make it faster”, “stems” or “master it for club” "
+            "and I'll work on this one.",
+            actions_for(record.generation_id),
+        )
+
+    async def _take_group(self, message: Message) -> TakeGroup | None:
+        """The takes a pick chooses from: the pressed button's, else the thread's last."""
+        svc = self.services
+        group_id: str | None = None
+        if message.generation_id:
+            record = await svc.queue.by_generation(message.generation_id)
+            marker = marker_of(record.data)
+            group_id = str(marker["groupId"]) if marker else None
+        else:
+            state = await svc.conversation.last(message.origin.thread_key)
+            group_id = state.takes if state is not None else None
+        return await svc.queue.takes.get(group_id) if group_id else None
 
     async def _ask(self, message: Message, question: str, offer: Offer | None) -> TextReply:
         """A question back; an offered genre waits in the thread for "yes", with a button."""
@@ -286,14 +404,37 @@ class Assistant:
             f"{stats['completed']} done, {stats['failed']} failed."
         )
         state = await self._thread_state(message)
-        if state is not None and state.job_id:
+        if state is not None and state.takes and not message.generation_id:
+            line = f"{await self._takes_state(state.takes)} {line}"
+        elif state is not None and state.job_id:
             with contextlib.suppress(NotFound):
                 record = await svc.queue.status(state.job_id)
                 line = f"Your last job is {_describe_state(record)}. {line}"
         return TextReply(line)
 
+    async def _takes_state(self, group_id: str) -> str:
+        """ "Your 3 takes: 1 done, 2 rendering." """
+        group = await self.services.queue.takes.get(group_id)
+        if group is None:
+            return ""
+        counts: dict[str, int] = {}
+        for take in group.takes:
+            record = await self.services.jobs.get(take.job_id)
+            word = _TAKE_STATES[record.state.value] if record is not None else "gone"
+            counts[word] = counts.get(word, 0) + 1
+        told = ", ".join(f"{n} {word}" for word, n in counts.items())
+        return f"Your {group.size} takes: {told}."
+
     async def _cancel(self, message: Message) -> Reply:
         state = await self._thread_state(message)
+        if state is not None and state.takes and not message.generation_id:
+            cancelled = await self.services.queue.cancel_takes(state.takes)
+            if cancelled:
+                count = len(cancelled)
+                return TextReply(
+                    f"Cancelled {count} take{'s' * (count != 1)} still rendering. Tell me what "
+                    "to make instead whenever you like."
+                )
         if state is None or not state.job_id:
             return TextReply("There's nothing running in this thread to cancel.")
         record = await self.services.queue.status(state.job_id)
@@ -332,6 +473,8 @@ def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> R
     links are signed with `store`, this process's, where the person will click them."""
     job_id = str(data.get("jobId", ""))
     generation_id = str(data.get("generationId", ""))
+    if marker_of(data):
+        return None  # one take of several: its group reports for it
     if name == "generation:progress":
         return ProgressReply(job_id, generation_id, int(data["percent"]), str(data["stage"]))
     if name == "generation:failed":
@@ -339,7 +482,14 @@ def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> R
     if name == "generation:completed":
         result = with_links(data.get("result") or {}, store)
         files = tuple(_output_files(result, store))
-        actions = actions_for(generation_id) if result.get("kind") == "beat" else ()
+        kind = result.get("kind")
+        actions = (
+            actions_for(generation_id)
+            if kind == "beat"
+            else pick_actions(result)
+            if kind == "takes"
+            else ()
+        )
         return ResultReply(
             job_id,
             generation_id,
@@ -361,6 +511,29 @@ def _accepted_text(request: BeatRequest) -> str:
     text = (
         f"On it: a {request.mood} {request.genre} beat at {request.bpm:g} BPM in "
         f"{request.key}, {replies.clip_length(request.duration, request.bpm)}, seed {request.seed}."
+    )
+    if request.notes:
+        text += " " + " ".join(request.notes)
+    return text
+
+
+_TAKE_STATES = {
+    "waiting": "waiting",
+    "active": "rendering",
+    "completed": "done",
+    "failed": "failed",
+}
+
+
+def _takes_text(request: BeatRequest, group: TakeGroup) -> str:
+    """ "On it: 3 takes of a dark trap beat at 140 BPM in Cm, 8 s (4 bars), seeds 7, 8 and 9;
+    they render side by side and arrive together." """
+    seeds = takes.joined([str(t.seed) for t in group.takes])
+    text = (
+        f"On it: {group.size} takes of a {request.mood} {request.genre} beat at "
+        f"{request.bpm:g} BPM in {request.key}, "
+        f"{replies.clip_length(request.duration, request.bpm)}, seeds {seeds}; they render side "
+        "by side and arrive together, each with a pick button."
     )
     if request.notes:
         text += " " + " ".join(request.notes)
@@ -390,7 +563,9 @@ def _output_files(result: Mapping[str, Any], store: ClipStore) -> list[OutputFil
     for f in result.get("files", []):
         ref = str(f["path"])
         path = store.local(ref) if store.is_ref(ref) else Path(ref)
-        files.append(OutputFile(f["title"], f["kind"], path, f["url"], f["size"]))
+        files.append(
+            OutputFile(f["title"], f["kind"], path, f["url"], f["size"], int(f.get("take") or 0))
+        )
     return files
 
 

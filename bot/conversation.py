@@ -66,17 +66,21 @@ class ThreadState:
     job_id: str | None = None
     file_ids: tuple[str, ...] = ()
     updated_at: float = 0.0
+    # The take group of the thread's last "give me N versions" (`bot.takes`): "pick 2"
+    # picks from it; the clip above is the picked take (take 1 until one is picked).
+    takes: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "params": self.params,
-                "generation_id": self.generation_id,
-                "job_id": self.job_id,
-                "file_ids": list(self.file_ids),
-                "updated_at": self.updated_at,
-            }
-        )
+        data = {
+            "params": self.params,
+            "generation_id": self.generation_id,
+            "job_id": self.job_id,
+            "file_ids": list(self.file_ids),
+            "updated_at": self.updated_at,
+        }
+        if self.takes:
+            data["takes"] = self.takes
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ThreadState:
@@ -87,6 +91,7 @@ class ThreadState:
             job_id=data.get("job_id"),
             file_ids=tuple(data.get("file_ids") or ()),
             updated_at=float(data.get("updated_at") or 0.0),
+            takes=data.get("takes") or None,
         )
 
 
@@ -144,6 +149,7 @@ class Conversation:
             job_id=state.job_id,
             file_ids=tuple(state.file_ids),
             updated_at=state.updated_at or time.time(),
+            takes=state.takes,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.key(thread), stamped.to_json(), ex=self.ttl)
@@ -191,6 +197,7 @@ class Conversation:
                         job_id=job_id or state.job_id,
                         file_ids=tuple(file_ids) or state.file_ids,
                         updated_at=time.time(),
+                        takes=state.takes,
                     )
                     pipe.multi()
                     pipe.set(key, updated.to_json(), ex=self.ttl)

@@ -72,11 +72,23 @@ class EventModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class TakeMarker(BaseModel):
+    """On the events of one take of several (`bot.takes`): its group and place in it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    group_id: str = Field(
+        description="The group's jobId: its combined progress and its one result."
+    )
+    index: int = Field(ge=1, description="Which take: 1, 2, ...")
+    of: int = Field(ge=2, description="How many takes the group has.")
+
+
 class GenerationStarted(EventModel):
     NAME: ClassVar[str] = "generation:started"
     job_id: str
     generation_id: str
     type: JobTypeName | None = None
+    take: TakeMarker | None = None
 
 
 class GenerationProgress(EventModel):
@@ -85,6 +97,7 @@ class GenerationProgress(EventModel):
     generation_id: str
     percent: int = Field(ge=0, le=100)
     stage: str
+    take: TakeMarker | None = None
 
 
 class GenerationCompleted(EventModel):
@@ -93,6 +106,7 @@ class GenerationCompleted(EventModel):
     generation_id: str
     type: JobTypeName | None = None
     result: dict[str, Any]
+    take: TakeMarker | None = None
 
 
 class GenerationFailed(EventModel):
@@ -101,6 +115,7 @@ class GenerationFailed(EventModel):
     generation_id: str
     type: JobTypeName | None = None
     error: str
+    take: TakeMarker | None = None
 
 
 class Clip(BaseModel):

@@ -62,6 +62,7 @@ class OutputFile:
     path: Path
     url: str
     size: int
+    take: int = 0  # which take of several it belongs to (1, 2, ...); 0: not a take
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class JobAccepted:
     job_id: str
     generation_id: str
     text: str
+    # Several takes: `job_id` names their group (its progress and its one result); these
+    # are the takes' own job ids, each a beat job that can be followed or cancelled.
+    take_jobs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

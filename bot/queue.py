@@ -17,6 +17,7 @@ from bot import keys
 from bot.errors import NotFound, UserError
 from bot.events import EventBus
 from bot.jobs import JobBook, JobRecord, JobState, JobType, Origin, new_ids
+from bot.takes import TakeBook, TakeGroup, marker_field, take_marker
 
 CANCELLED = "Cancelled before it finished."
 
@@ -37,6 +38,7 @@ class JobQueue:
         self.events = events
         self.prefix = prefix
         self.queue_name = keys.queue(prefix)
+        self.takes = TakeBook(arq, prefix, events, book.ttl)
 
     async def enqueue(
         self,
@@ -58,6 +60,43 @@ class JobQueue:
         await self.book.create(record)
         await self.arq.enqueue_job(type.task, job_id, _job_id=job_id, _queue_name=self.queue_name)
         return record
+
+    async def enqueue_takes(self, group: TakeGroup, data: dict[str, Any]) -> list[JobRecord]:
+        """Queue one beat job per take of `group` (its request `data`, each with the take's
+        seed and marker); the group is stored first, so a take that ends at once finds it."""
+        await self.takes.create(group)
+        records = []
+        for take in group.takes:
+            record = JobRecord(
+                job_id=take.job_id,
+                generation_id=take.generation_id,
+                type=JobType.BEAT,
+                user_id=group.user,
+                origin=group.origin,
+                data={**data, "seed": take.seed, "take": take_marker(group, take)},
+            )
+            await self.book.create(record)
+            records.append(record)
+        for record in records:  # all recorded before any runs: a fast take sees its siblings
+            await self.arq.enqueue_job(
+                record.type.task, record.job_id, _job_id=record.job_id, _queue_name=self.queue_name
+            )
+        return records
+
+    async def cancel_takes(self, group_id: str) -> list[JobRecord]:
+        """Cancel every take of a group that hasn't finished; returns those cancelled."""
+        group = await self.takes.get(group_id)
+        if group is None:
+            raise NotFound(f"I can't find takes with id {group_id!r}. They may have expired.")
+        cancelled = []
+        for take in group.takes:
+            record = await self.book.get(take.job_id)
+            if record is not None and not record.finished:
+                try:
+                    cancelled.append(await self.cancel(take.job_id))
+                except UserError:  # it finished a moment ago
+                    continue
+        return cancelled
 
     async def status(self, job_id: str) -> JobRecord:
         record = await self.book.get(job_id)
@@ -98,12 +137,16 @@ class JobQueue:
                 {
                     "jobId": record.job_id,
                     "generationId": record.generation_id,
+                    **marker_field(record.data),
                     "type": record.type.value,
                     "error": CANCELLED,
                     "origin": record.origin.model_dump(),
                 },
                 dedupe_key=f"{record.generation_id}:finished",
             )
+        current = await self.book.get(record.job_id)
+        if current is not None:
+            await self.takes.settle(current)
 
     async def stats(self) -> dict[str, int]:
         return await self.book.stats(self.queue_name)

@@ -27,6 +27,7 @@ from bot import work
 from bot.errors import UserError, user_message
 from bot.jobs import JobRecord, JobState, JobType
 from bot.services import Services
+from bot.takes import marker_field, marker_of
 from bot.worker_metrics import WorkerMetrics
 from engine.errors import EngineInputError
 
@@ -266,6 +267,7 @@ async def _produce(services: Services, record: JobRecord) -> dict[str, Any]:
                         "origin": record.origin.model_dump(),
                     },
                 )
+                await services.queue.takes.progress(record, percent, stage)
 
         folder: Path | None = None
         try:
@@ -309,6 +311,15 @@ async def _announce(services: Services, record: JobRecord, result: dict[str, Any
         {**_ids(record), "type": record.type.value, "result": result, "origin": origin},
         dedupe_key=f"{record.generation_id}:finished",
     )
+    await services.queue.takes.settle(await services.jobs.get(record.job_id) or record)
+    if not marker_of(record.data):  # a take goes on the DAW's timeline when it is picked
+        await announce_clip(services, record, result)
+
+
+async def announce_clip(services: Services, record: JobRecord, result: dict[str, Any]) -> None:
+    """The DAW events of a finished clip: loaded, the transport's tempo, play if asked; once
+    per clip (a picked take's are announced when it is picked, once however often)."""
+    origin = record.origin.model_dump()
     clip = work.daw_clip(record, result)
     if clip is None:
         return
@@ -361,6 +372,7 @@ async def _fail(services: Services, record: JobRecord, message: str) -> None:
         },
         dedupe_key=f"{record.generation_id}:finished",
     )
+    await services.queue.takes.settle(await services.jobs.get(record.job_id) or record)
 
 
 def job_limit(record: JobRecord, job_timeout: int) -> int:
@@ -409,5 +421,10 @@ def _storage_problem(store: Any, exc: BaseException) -> str | None:
     return STORAGE_FAILURE.format(detail=detail.lower())
 
 
-def _ids(record: JobRecord) -> dict[str, str]:
-    return {"jobId": record.job_id, "generationId": record.generation_id}
+def _ids(record: JobRecord) -> dict[str, Any]:
+    """A job's ids for its events; a take's also say which take of which group it is."""
+    return {
+        "jobId": record.job_id,
+        "generationId": record.generation_id,
+        **marker_field(record.data),
+    }

@@ -147,8 +147,13 @@ class TerminalView:
             self.say(f"✗ job {reply.job_id}: {reply.text}")
         elif isinstance(reply, ResultReply):
             self.say(f"✓ {reply.text}")
-            for file in reply.files:
-                self.note(f"  {file.title}: {file.path.resolve()}")
+            if reply.details.get("kind") == "takes":  # one numbered line per take's clip
+                for file in reply.files:
+                    if file.kind == "audio":
+                        self.note(f"  take {file.take}: {file.path.resolve()}")
+            else:
+                for file in reply.files:
+                    self.note(f"  {file.title}: {file.path.resolve()}")
             if reply.actions:
                 self.note("  next: " + " · ".join(f'"{a.command}"' for a in reply.actions))
 
@@ -224,7 +229,9 @@ class ChatSession:
         message = Message(text=text, origin=self.origin, attachments=attachments)
         async for reply in self.assistant.handle(message):
             if isinstance(reply, JobAccepted):
-                self.pending.add(reply.job_id)
+                # Several takes: their group's result ends the wait, each take's job is
+                # what Ctrl-C cancels.
+                self.pending.update((reply.job_id, *reply.take_jobs))
                 self.settled.clear()
             self.view.show(reply)
 
@@ -254,7 +261,8 @@ class ChatSession:
     async def _all_finished(self) -> None:
         # The records say when the worker is done (the failed events may still be on their way).
         while True:
-            records = [await self.services.jobs.get(job_id) for job_id in self.pending]
+            # A copy: the follower drops finished jobs from `pending` while we await.
+            records = [await self.services.jobs.get(job_id) for job_id in list(self.pending)]
             if all(record is None or record.finished for record in records):
                 return
             await asyncio.sleep(0.05)

@@ -21,7 +21,7 @@ from adapters.daw.http import HTTPProblem, content_disposition, json_body, ok, u
 from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json
 from adapters.daw.wire import history_json, iso_utc, job_status, public_files, result_json
-from bot.assistant import Assistant, queue_beat, queue_job
+from bot.assistant import Assistant, queue_beat, queue_job, queue_takes
 from bot.errors import BadAudio, NotFound, UploadTooLarge
 from bot.filenames import download_name
 from bot.jobs import JobRecord, JobState, JobType, Origin
@@ -36,6 +36,7 @@ from bot.requests import (
 )
 from bot.services import Services
 from bot.store import Upload
+from bot.takes import MAX_TAKES
 from engine.audio_io import MIN_SECONDS, AudioInfo, probe
 from engine.compose import BEATS_PER_BAR, bars_for
 from engine.errors import AudioInputError
@@ -80,7 +81,10 @@ async def generate_beat(request: web.Request) -> web.Response:
     svc = _services(request)
     user = user_of(request)
     body = await json_body(request)
+    count = _takes(body)
     beat = beat_request(body, svc.settings, name_field=True)
+    if count > 1:
+        return await _queue_takes(svc, beat, count, user)
     record = await queue_beat(svc, beat, user, _origin(user, beat.project_id or ""))
     return ok(
         {
@@ -88,6 +92,41 @@ async def generate_beat(request: web.Request) -> web.Response:
             "jobId": record.job_id,
             "generationId": record.generation_id,
             **beat_as_made(beat),
+        },
+        status=202,
+    )
+
+
+def _takes(body: Mapping[str, Any]) -> int:
+    """ "takes": how many takes of the beat (1 to 4; absent: 1)."""
+    value = body.get("takes", 1)
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if not whole or not 1 <= value <= MAX_TAKES:
+        raise HTTPProblem(400, f"takes: ask for a whole number of takes from 1 to {MAX_TAKES}.")
+    return int(value)
+
+
+async def _queue_takes(svc: Services, beat: BeatRequest, count: int, user: str) -> web.Response:
+    """Several takes: the group's ids (its progress and one result on /ws) and each take's
+    own job, rendered side by side."""
+    group, records = await queue_takes(svc, beat, count, user, _origin(user, beat.project_id or ""))
+    return ok(
+        {
+            "message": f"{count} takes queued",
+            "jobId": group.group_id,
+            "generationId": group.generation_id,
+            **beat_as_made(beat),
+            "takes": [
+                {
+                    "take": take.index,
+                    "jobId": record.job_id,
+                    "generationId": record.generation_id,
+                    "seed": take.seed,
+                }
+                for take, record in zip(group.takes, records, strict=True)
+            ],
         },
         status=202,
     )
@@ -217,6 +256,9 @@ async def result_of_job(request: web.Request) -> web.Response:
 @routes.post(f"/api/generate/{JOB_ID}/cancel")
 async def cancel_job(request: web.Request) -> web.Response:
     svc = _services(request)
+    group = await svc.queue.takes.get(request.match_info["job_id"])
+    if group is not None and group.user == user_of(request):
+        return await _cancel_takes(svc, group.group_id)
     record = await _own_job(request)
     if record.finished:
         raise HTTPProblem(
@@ -229,6 +271,22 @@ async def cancel_job(request: web.Request) -> web.Response:
         else "Cancelling: the worker stops it within moments (generation:failed follows)."
     )
     return ok({"message": message, "status": job_status(svc, record)})
+
+
+async def _cancel_takes(svc: Services, group_id: str) -> web.Response:
+    """The group's jobId cancels every take still waiting or rendering."""
+    cancelled = await svc.queue.cancel_takes(group_id)
+    if not cancelled:
+        raise HTTPProblem(409, "Every take has already finished; there is nothing to cancel.")
+    statuses = [job_status(svc, record) for record in cancelled]
+    count = len(cancelled)
+    return ok(
+        {
+            "message": f"Cancelling {count} take{'s' * (count != 1)} (generation:failed follows).",
+            "status": statuses[0],
+            "takes": statuses,
+        }
+    )
 
 
 async def _own_job(request: web.Request) -> JobRecord:
@@ -360,6 +418,8 @@ def reply_json(svc: Services, reply: Any) -> dict[str, Any]:
     ):
         if hasattr(reply, name):
             data[key] = getattr(reply, name)
+    if getattr(reply, "take_jobs", ()):
+        data["takeJobs"] = list(reply.take_jobs)  # several takes: each take's own job
     data["html"] = reply_html(reply)  # the same words, formatted and escaped for the page
     if getattr(reply, "files", None):
         data["files"] = _reply_files(svc, reply)

@@ -35,11 +35,17 @@ def _event_data(event: str, components: dict[str, Any]) -> dict[str, Any]:
     properties["timestamp"] = {"$ref": REF.format(model="Timestamp")}
     schema["required"] = sorted({*schema.get("required", []), "timestamp"})
     if event == "generation:completed":
-        properties["result"] = {"$ref": REF.format(model="JobResult")}
+        properties["result"] = {
+            "oneOf": [
+                {"$ref": REF.format(model="JobResult")},
+                {"$ref": REF.format(model="TakesResult")},
+            ]
+        }
         properties["actions"] = {
             "type": "array",
             "items": {"$ref": REF.format(model="ActionButton")},
-            "description": "A finished beat's buttons; send `command` to /api/chat.",
+            "description": "A finished beat's buttons, or several takes' \"Pick 1\".. "
+            '"Pick N" (each with its take\'s generationId); send `command` to /api/chat.',
         }
     return schema
 
@@ -61,7 +67,7 @@ def _frame(event: str, data_ref: str, server_frame: bool) -> dict[str, Any]:
 
 def frame_schemas() -> dict[str, Any]:
     """Every schema a frame needs, with `WsFrame` (one of the frames) among them."""
-    components = component_schemas((schemas.JobResult, schemas.ActionButton))
+    components = component_schemas((schemas.JobResult, schemas.TakesResult, schemas.ActionButton))
     components["Timestamp"] = {
         "type": "string",
         "format": "date-time",
@@ -98,7 +104,7 @@ def asyncapi_document(host: str = "127.0.0.1:8765") -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "BeatBot DAW events",
-            "version": "1.1.0",
+            "version": "1.2.0",
             "description": (
                 'Frames `{"event", "data", "id"}` on /ws, for the connecting user\'s jobs, in '
                 "stream order. Resume with ?since=<id>. A `stream:gap` frame first means events "

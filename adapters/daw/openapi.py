@@ -24,6 +24,7 @@ from bot.requests import (
     field_constraints,
     public_name,
 )
+from bot.takes import MAX_TAKES
 
 REF = "#/components/schemas/{model}"
 JOB_ID = r"^[0-9a-f]{1,64}$"
@@ -161,6 +162,15 @@ def _beat_defaults(properties: dict[str, Any], engine: EngineSettings) -> None:
     properties["duration"]["description"] = "Seconds; the beat is rounded to whole bars."
     properties["targetLoudness"]["description"] = "LUFS; default: the quality's preset."
     properties["seed"]["description"] = "Same request + same seed = the same beat."
+    properties["takes"] = {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_TAKES,
+        "default": 1,
+        "description": "Several takes of this beat (seeds one apart), rendered side by side: "
+        "the 202 then lists each take's job under `takes`, and /ws brings one "
+        'generation:completed for the group (result kind "takes").',
+    }
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +238,7 @@ def openapi_document(engine: EngineSettings, server_url: str = "/") -> dict[str,
         "openapi": "3.1.0",
         "info": {
             "title": "BeatBot DAW API",
-            "version": "1.1.0",
+            "version": "1.2.0",
             "description": (
                 "Queue beats, stems, mixes and masters; follow them on /ws (frames in "
                 "/api/asyncapi.json). Names are camelCase; timestamps are ISO 8601 UTC "

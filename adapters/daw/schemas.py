@@ -95,6 +95,7 @@ class ResultFile(_Open):
     name: str | None = Field(
         default=None, description='Download name, e.g. "trap_140_Cm_42_drums.wav".'
     )
+    take: int | None = Field(default=None, description="Several takes: which take it is of.")
 
 
 class AudioMetadata(_Open):
@@ -144,6 +145,41 @@ class JobResult(_Open):
     )
 
 
+class TakeOutcome(_Open):
+    """One take of several: its own job (status, result, cancel, stems and MIDI work on it
+    as on any beat) and what became of it."""
+
+    take: int = Field(ge=1, description="1, 2, ...: what its pick button says.")
+    jobId: str
+    generationId: str
+    seed: int
+    state: Literal["completed", "failed"]
+    result: JobResult | None = Field(default=None, description="When it was made.")
+    error: str | None = Field(default=None, description="Why it failed, one sentence.")
+
+
+class TakesResult(_Open):
+    """Several takes of one request ("give me 3 versions"), posted together: each take's
+    result or failure, and the made takes' audio and waveforms (`take` on each file)."""
+
+    kind: Literal["takes"]
+    summary: str = Field(description="Lists the takes and says which failed, and why.")
+    genre: str | None = None
+    bpm: float | None = None
+    key: str | None = None
+    mood: str | None = None
+    duration: float | None = Field(default=None, ge=0)
+    takes: list[TakeOutcome]
+    files: list[ResultFile]
+
+
+class TakeQueued(BaseModel):
+    take: int = Field(ge=1)
+    jobId: str = Field(description="The take's own job: status, result and cancel work on it.")
+    generationId: str
+    seed: int
+
+
 # --- jobs ----------------------------------------------------------------------------------
 
 
@@ -170,6 +206,12 @@ class BeatQueued(JobQueued):
     targetLoudness: float
     notes: list[str] = Field(
         description="Things worth knowing, e.g. a tempo unusual for the genre."
+    )
+    takes: list[TakeQueued] | None = Field(
+        default=None,
+        description='Only when "takes" asked for 2 to 4: one job per take (seed is the first '
+        "take's, each take's own is listed); jobId/generationId then name the group, whose "
+        'generation:progress and one generation:completed (result kind "takes") come on /ws.',
     )
 
 
@@ -211,6 +253,9 @@ class Cancelled(BaseModel):
     success: Literal[True] = True
     message: str
     status: JobStatus
+    takes: list[JobStatus] | None = Field(
+        default=None, description="A group's jobId: every take it cancelled (status: the first)."
+    )
 
 
 class QueueStats(BaseModel):
@@ -271,6 +316,10 @@ class ChatReply(_Open):
     stage: str | None = None
     files: list[ChatFile] | None = None
     actions: list[ActionButton] | None = None
+    takeJobs: list[str] | None = Field(
+        default=None,
+        description="accepted, several takes: each take's own jobId (jobId names the group).",
+    )
 
 
 class ChatResponse(BaseModel):

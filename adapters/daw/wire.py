@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.daw.schemas import actions_json
 from bot import work
-from bot.assistant import actions_for
+from bot.assistant import actions_for, pick_actions
 from bot.errors import NotFound
 from bot.events import utc_timestamp
 from bot.filenames import download_name
@@ -99,6 +99,27 @@ def wire_result(store: ClipStore, result: Mapping[str, Any], gid: str) -> dict[s
     if result.get("main") and gid:
         public["downloadName"] = download_name(naming, str(result["main"]), owner)
     return public
+
+
+def wire_takes(store: ClipStore, result: Mapping[str, Any], gid: str) -> dict[str, Any]:
+    """Several takes' result as clients get it: each take's own result wired as a beat's
+    (its files named after that take's beat), the shown files likewise."""
+    takes = []
+    wired: dict[int, dict[str, Any]] = {}
+    for take in result.get("takes", []):
+        entry = dict(take)
+        if isinstance(take.get("result"), Mapping):
+            entry["result"] = wire_result(store, take["result"], str(take["generationId"]))
+            wired[int(take["take"])] = entry
+        takes.append(entry)
+    files = []
+    for file in with_links(list(result.get("files", [])), store):
+        entry = wired.get(int(file.get("take") or 0))
+        owner = str(entry["generationId"]) if entry else ""
+        naming = entry["result"] if entry else {}
+        files.extend(public_files([file], naming, store, owner))
+    public = {k: v for k, v in result.items() if k not in ("takes", "files")}
+    return {**public, "takes": takes, "files": files}
 
 
 def result_json(svc: Services, record: JobRecord) -> dict[str, Any] | None:
@@ -184,7 +205,10 @@ async def event_frame(svc: Services, entry_id: str, name: str, data: Mapping[str
     public = {k: v for k, v in signed.items() if k not in REFS}
     result = data.get("result")
     gid = str(data.get("generationId", ""))
-    if isinstance(result, dict):
+    if isinstance(result, dict) and result.get("kind") == "takes":
+        public["result"] = wire_takes(svc.store, result, gid)
+        public["actions"] = actions_json(pick_actions(result))
+    elif isinstance(result, dict):
         public["result"] = wire_result(svc.store, result, gid)
         if result.get("kind") == "master":
             record = await svc.jobs.get(str(data.get("jobId", "")))

@@ -10,6 +10,7 @@ import discord
 
 from bot.assistant import actions_for
 from bot.messages import Action
+from bot.takes import pick_command
 
 if TYPE_CHECKING:
     from adapters.discord.flow import Flow
@@ -19,23 +20,31 @@ _STYLE = {"variation": discord.ButtonStyle.primary}
 
 
 def slug(action: Action) -> str:
-    return re.sub(r"[^a-z]+", "-", action.label.lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", action.label.lower()).strip("-")
 
 
 def command_for(action_slug: str, generation_id: str) -> str | None:
-    """The assistant command a button stands for (None: a button we no longer have)."""
-    return next((a.command for a in actions_for(generation_id) if slug(a) == action_slug), None)
+    """The assistant command a button stands for (None: a button we no longer have); a
+    take's "Pick 2" says which take, its generation id names the take's clip."""
+    found = (a.command for a in actions_for(generation_id) if slug(a) == action_slug)
+    return next(found, None) or pick_command(action_slug)
+
+
+def _style(action_slug: str) -> discord.ButtonStyle:
+    if pick_command(action_slug):
+        return discord.ButtonStyle.primary
+    return _STYLE.get(action_slug, discord.ButtonStyle.secondary)
 
 
 class ActionButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=PREFIX + r":(?P<slug>[a-z-]+):(?P<gid>[0-9a-fA-F-]{1,64})",
+    template=PREFIX + r":(?P<slug>[a-z0-9-]+):(?P<gid>[0-9a-fA-F-]{1,64})",
 ):
     def __init__(self, action_slug: str, generation_id: str, label: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
                 label=label or action_slug.title(),
-                style=_STYLE.get(action_slug, discord.ButtonStyle.secondary),
+                style=_style(action_slug),
                 custom_id=f"{PREFIX}:{action_slug}:{generation_id}",
             )
         )

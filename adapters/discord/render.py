@@ -98,7 +98,13 @@ class ResultMessage:
     files: list[OutputFile] = field(default_factory=list)
 
     def discord_files(self) -> list[discord.File]:
-        return [discord.File(f.path, filename=f.path.name) for f in self.files]
+        return [discord.File(f.path, filename=upload_name(f)) for f in self.files]
+
+
+def upload_name(file: OutputFile) -> str:
+    """The attachment's name: several takes' files are all beat.mp3, so each is named after
+    its take ("take2-beat.mp3")."""
+    return f"take{file.take}-{file.path.name}" if file.take else file.path.name
 
 
 def result_message(reply: ResultReply, upload_limit: int) -> ResultMessage:
@@ -119,7 +125,7 @@ def result_message(reply: ResultReply, upload_limit: int) -> ResultMessage:
     embed = details_embed(reply.details)
     image = next((f for f in attached if f.kind == "image"), None)
     if embed is not None and image is not None:
-        embed.set_image(url=f"attachment://{image.path.name}")
+        embed.set_image(url=f"attachment://{upload_name(image)}")
     return ResultMessage(safe("\n".join(lines)), embed, attached)
 
 
@@ -158,9 +164,14 @@ def details_embed(details: dict[str, Any]) -> discord.Embed | None:
 
 def _title(details: dict[str, Any]) -> str:
     kind = str(details.get("kind") or "beat")
-    return {"beat": "Your beat", "master": "Mastered", "mix": "Mixdown", "stems": "Stems"}.get(
-        kind, "Done"
-    )
+    titles = {
+        "beat": "Your beat",
+        "takes": "Your takes",
+        "master": "Mastered",
+        "mix": "Mixdown",
+        "stems": "Stems",
+    }
+    return titles.get(kind, "Done")
 
 
 def _format(fmt: str, value: Any) -> str:

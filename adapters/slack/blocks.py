@@ -20,6 +20,7 @@ from bot.messages import (
     TextReply,
 )
 from bot.richtext import Markup, RichText, render
+from bot.takes import pick_command
 
 ACTION_PREFIX = "beatbot:"
 MAX_SECTION = 2900  # Slack's section text limit is 3000 characters
@@ -75,7 +76,7 @@ def command_for(action_id_: str, generation_id: str) -> str | None:
     for action in actions_for(generation_id):
         if action_id(action) == action_id_:
             return action.command
-    return None
+    return pick_command(action_id_.removeprefix(ACTION_PREFIX))  # a take's "Pick 2"
 
 
 def actions_block(actions: Sequence[Action], generation_id: str) -> dict[str, Any]:
@@ -117,6 +118,8 @@ def _detail_fields(details: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def result_blocks(reply: ResultReply) -> list[dict[str, Any]]:
     """The result card: a section with the beat's numbers, then one button per next step."""
+    if reply.details.get("kind") == "takes":
+        return takes_blocks(reply)
     section: dict[str, Any] = {
         "type": "section",
         "text": {"type": "mrkdwn", "text": mrkdwn(reply.text)[:MAX_SECTION]},
@@ -128,6 +131,47 @@ def result_blocks(reply: ResultReply) -> list[dict[str, Any]]:
     if reply.actions:
         blocks.append(actions_block(reply.actions, reply.generation_id))
     return blocks
+
+
+def takes_blocks(reply: ResultReply) -> list[dict[str, Any]]:
+    """Several takes: the sentence with what they share, then a line per take with its seed,
+    length and loudness and its "Pick N" button (a failed take says why, with no button)."""
+    head: dict[str, Any] = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": mrkdwn(reply.text)[:MAX_SECTION]},
+    }
+    fields = [f for f in _detail_fields(reply.details) if not f["text"].startswith("*Seed*")]
+    if fields:
+        head["fields"] = fields
+    picks = {a.generation_id: a for a in reply.actions}
+    blocks = [head]
+    for take in reply.details.get("takes", []):
+        pick = picks.get(str(take.get("generationId")))
+        blocks.append(_take_section(take, pick))
+    return blocks
+
+
+def _take_section(take: Mapping[str, Any], pick: Action | None) -> dict[str, Any]:
+    result = take.get("result") or {}
+    if pick is None or not result:
+        line = f"*Take {take['take']}* · failed: {escape(str(take.get('error') or ''))}"
+        return {"type": "section", "text": {"type": "mrkdwn", "text": line[:MAX_SECTION]}}
+    line = (
+        f"*Take {take['take']}* · seed {take['seed']} · {float(result['duration']):.0f} s · "
+        f"{float(result['lufs']):.1f} LUFS"
+    )
+    return {
+        "type": "section",
+        "block_id": f"beatbot-take-{take['take']}-{str(take['generationId'])[:8]}",
+        "text": {"type": "mrkdwn", "text": line},
+        "accessory": {
+            "type": "button",
+            "action_id": action_id(pick),
+            "text": {"type": "plain_text", "text": pick.label},
+            "value": pick.generation_id,
+            "style": "primary",
+        },
+    }
 
 
 def has_card(reply: ResultReply) -> bool:

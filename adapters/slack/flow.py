@@ -214,7 +214,9 @@ class Flow:
                 data = await asyncio.to_thread(file.path.read_bytes)
             except FileNotFoundError:
                 continue  # pruned since; the card still says what it was
-            uploads.append({"file": data, "filename": file.path.name, "title": file.title})
+            # Several takes' files are all beat.mp3: each is named after its take.
+            name = f"take{file.take}-{file.path.name}" if file.take else file.path.name
+            uploads.append({"file": data, "filename": name, "title": file.title})
         if uploads:
             # Without a card (stems, MIDI) the sentence rides along with the files, once.
             comment = None if has_card(reply) else mrkdwn(reply.text)

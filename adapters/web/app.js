@@ -267,6 +267,38 @@ function showResult(text, result, files, actions, generationId = null) {
   return item;
 }
 
+// Several takes: one card per take, each with its player, its download and its Pick button
+// (the button's command with the take's generationId, so the pick names that clip).
+function showTakes(text, result, actions) {
+  const item = say(text, "result");
+  item.classList.add("takes");
+  for (const take of result.takes || []) {
+    const card = el("div", "take");
+    card.dataset.take = String(take.take);
+    card.append(el("div", "take-title", `Take ${take.take} · seed ${take.seed}`));
+    const made = take.result;
+    if (take.state === "completed" && made) {
+      const picture = (made.files || []).find((f) => f.kind === "image");
+      const player = makePlayer({
+        src: made.previewUrl || made.audioUrl,
+        waveform: picture && picture.url,
+        label: `Take ${take.take}`,
+      });
+      players.set(take.generationId, player);
+      if (picture) waveforms.set(take.generationId, picture.url);
+      card.append(player.element);
+      const pick = (actions || []).filter((a) => a.generationId === take.generationId);
+      card.append(actionBar(pick, [downloadLink("Download", made.audioUrl, made.downloadName)]));
+    } else {
+      card.classList.add("failed");
+      card.append(el("div", "take-error", take.error || "This take didn't finish."));
+    }
+    item.append(card);
+  }
+  reveal(item);
+  return item;
+}
+
 function showReply(reply) {
   switch (reply.type) {
     case "accepted": {
@@ -353,20 +385,26 @@ function addClip(d) {
 
 // --- live events ----------------------------------------------------------------------------
 
+// One take of several reports through its group (combined progress, one result), so the
+// take's own job events are left out here.
 const handlers = {
   "generation:progress": (d) => {
+    if (d.take) return;
     const box = progressFor(d.jobId);
     box.querySelector("progress").value = d.percent;
     box.querySelector(".stage").textContent = `${d.percent}% · ${d.stage}`;
   },
   "generation:completed": (d) => {
+    if (d.take) return;
     const box = progressByJob.get(d.jobId);
     if (box) box.remove();
     progressByJob.delete(d.jobId);
     const result = d.result || {};
-    showResult(result.summary || "Done.", result, result.files, d.actions, d.generationId);
+    if (result.kind === "takes") showTakes(result.summary || "Done.", result, d.actions);
+    else showResult(result.summary || "Done.", result, result.files, d.actions, d.generationId);
   },
   "generation:failed": (d) => {
+    if (d.take) return;
     const box = progressByJob.get(d.jobId);
     if (box) box.remove();
     progressByJob.delete(d.jobId);
