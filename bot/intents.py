@@ -131,12 +131,41 @@ def parse(text: str) -> Intent:
     except Exception:  # the parser must never take the bot down; log it, answer "unknown"
         log.exception("parser failed on %r", text[:200] if isinstance(text, str) else text)
         return Intent("unknown")
-    return Intent(
+    intent = Intent(
         kind,
         {k: list(v) if isinstance(v, tuple) else v for k, v in params},
         dict(adjust),
         Suggestion(vocab.STYLES[style].nearest, style) if style else None,
         surprise,
+    )
+    return with_takes(intent, text[:MAX_CHARS])
+
+
+# "give me 4 versions", "3 takes of a drill beat", "four options of a lofi beat": how many
+# takes, said as a number (or "a couple") before the word for them.
+_TAKES = re.compile(
+    r"(?<![\w.])(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple(?:\s+of)?)"
+    r"\s+(?:(?:different|more|new|other|alternate|alternative|separate)\s+)?"
+    r"(?:versions?|takes?|options?|variations?|variants?|alternatives?)\b",
+    re.IGNORECASE,
+)
+_TAKE_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10,
+}  # fmt: skip
+
+
+def with_takes(intent: Intent, text: str) -> Intent:
+    """The intent with `takes` when the message asks for several (the caller checks the
+    range). Said alone ("give me 4 versions") it means takes of the thread's beat."""
+    match = _TAKES.search(text)
+    if match is None or intent.kind not in ("generate", "variation", "refine", "unknown"):
+        return intent
+    raw = " ".join(match["n"].lower().split())
+    takes = int(raw) if raw.isdigit() else _TAKE_WORDS.get(raw, 2)
+    kind = "variation" if intent.kind in ("unknown", "refine") else intent.kind
+    return Intent(
+        kind, {**intent.params, "takes": takes}, intent.adjust, intent.suggestion, intent.surprise
     )
 
 
