@@ -143,6 +143,11 @@ class BeatRequest(_Request):
     # The DAW starts playback when the clip lands (daw:transport:play).
     auto_play: bool = Field(default=False, validation_alias=AliasChoices("auto_play", "autoPlay"))
     notes: list[str] = Field(default_factory=list)
+    # Producer controls (issue 22): parts left out, instruments asked for, and edits in the
+    # engine's JSON form ([{"extend": 8}, {"redo": "hook", "part": "drums", "take": 2}]).
+    exclude: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    edits: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("genre", mode="before")
     @classmethod
@@ -233,8 +238,38 @@ class BeatRequest(_Request):
     def _lufs(cls, value: Any) -> float | None:
         return None if value is None else _target_lufs(value)
 
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude(cls, value: Any) -> list[str]:
+        return _part_names(value)
+
+    @field_validator("include", mode="before")
+    @classmethod
+    def _include(cls, value: Any, info: ValidationInfo) -> list[str]:
+        return _instrument_names(value, info.data.get("genre"))
+
+    @field_validator("edits", mode="before")
+    @classmethod
+    def _edits(cls, value: Any, info: ValidationInfo) -> list[dict[str, Any]]:
+        from engine.compose.model import edits_from_json, edits_to_json
+        from engine.errors import EngineInputError
+
+        try:
+            edits = edits_from_json([] if value is None else value)
+        except EngineInputError as exc:
+            raise ValueError(str(exc)) from None
+        data = edits_to_json(edits)
+        _check_length(info.data.get("bpm"), info.data.get("duration"), data, _engine(info))
+        return data
+
     @model_validator(mode="after")
     def _fill(self) -> BeatRequest:
+        from engine.errors import EngineInputError
+
+        try:
+            spec_of(self.model_dump()).validated()  # parts, voices and edits together
+        except EngineInputError as exc:
+            raise ValueError(str(exc)) from None
         if self.target_lufs is None:
             self.target_lufs = _quality_lufs(self.quality)
         genre = get_genre(self.genre)
@@ -250,11 +285,97 @@ class BeatRequest(_Request):
 
     def to_spec(self) -> BeatSpec:
         """The engine's view of this request."""
-        from engine.compose import BeatSpec
+        return spec_of(self.model_dump())
 
-        return BeatSpec(
-            genre=self.genre, bpm=self.bpm, key=self.key, mood=self.mood, duration=self.duration
+    @property
+    def total_seconds(self) -> float:
+        """How long the beat will be: its length in whole bars plus the bars extends add."""
+        return total_seconds(self.bpm, self.duration, self.edits)
+
+
+def spec_of(data: Mapping[str, Any]) -> BeatSpec:
+    """The engine's BeatSpec of a beat request or a beat job's data (the one place that
+    builds it, so stems and MIDI on demand reproduce the clip, edits and all)."""
+    from engine.compose import BeatSpec
+    from engine.compose.model import edits_from_json
+
+    return BeatSpec(
+        genre=str(data["genre"]),
+        bpm=float(data["bpm"]),
+        key=str(data["key"]),
+        mood=str(data["mood"]),
+        duration=float(data["duration"]),
+        exclude=tuple(data.get("exclude") or ()),
+        include=tuple(data.get("include") or ()),
+        edits=edits_from_json(list(data.get("edits") or [])),
+    )
+
+
+def total_seconds(bpm: float, duration: float, edits: list[dict[str, Any]]) -> float:
+    """A beat's length after its extends (edits in JSON form): whole bars at its tempo."""
+    from engine.compose.model import BEATS_PER_BAR, bars_for
+
+    extra = sum(int(edit["extend"]) for edit in edits if "extend" in edit)
+    return (bars_for(duration, bpm) + extra) * BEATS_PER_BAR * 60.0 / bpm
+
+
+def _check_length(
+    bpm: Any, duration: Any, edits: list[dict[str, Any]], engine: EngineSettings
+) -> None:
+    """An extend may not take the beat past the longest one we render."""
+    if not isinstance(bpm, float) or not isinstance(duration, float) or not edits:
+        return
+    seconds = total_seconds(bpm, duration, edits)
+    if seconds > engine.max_duration + 1e-6:
+        raise ValueError(
+            f"That makes the beat {seconds:.0f} s long; I make beats up to "
+            f"{engine.max_duration:g} seconds, so extend it by less."
         )
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'{what} must be a list of names, like ["hats", "melody"].')
+    return [" ".join(v.strip().lower().split()) for v in value]
+
+
+def _part_names(value: Any) -> list[str]:
+    """ "hi-hats", "808" -> "hats", "bass": the engine's part names, each once."""
+    from engine.compose.model import PARTS
+
+    parts: list[str] = []
+    for name in _names(value, "exclude"):
+        part = name if name in PARTS else vocab.PART_PHRASES.get(tuple(vocab.tokenize(name)))
+        if part is None:
+            raise ValueError(f"I can't leave out '{name[:30]}'; the parts are {', '.join(PARTS)}.")
+        if part not in parts:
+            parts.append(part)
+    return parts
+
+
+def _instrument_names(value: Any, genre: str | None) -> list[str]:
+    """ "e-piano", "sax" -> "rhodes", "brass"; one the genre can't take gets a sentence that
+    names the ones it can."""
+    from engine.palettes import INSTRUMENT_LABELS, includable
+
+    names: list[str] = []
+    for name in _names(value, "include"):
+        voice = name if name in INSTRUMENT_LABELS else None
+        voice = voice or vocab.INCLUDE_PHRASES.get(tuple(vocab.tokenize(name)), name)
+        if genre is not None and voice not in includable(genre):
+            have = [INSTRUMENT_LABELS.get(v, v) for v in includable(genre)]
+            shown = INSTRUMENT_LABELS.get(voice, voice)
+            raise ValueError(
+                f"I don't have {shown[:30]} for {genre}; I can add "
+                f"{', '.join(have[:-1])} or {have[-1]}."
+            )
+        if voice not in names:
+            names.append(voice)
+    return names
 
 
 def _target_lufs(value: Any) -> float:
@@ -413,6 +534,9 @@ BEAT_INPUTS = (
     "format",
     "project_id",
     "auto_play",
+    "exclude",
+    "include",
+    "edits",
 )
 
 
