@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,37 @@ from engine.separate import STEM_TYPES
 log = logging.getLogger(__name__)
 
 
-def actions_for(generation_id: str) -> tuple[Action, ...]:
+# Parts a result's buttons mute (or bring back): the beat made again without them.
+PART_TOGGLES = ("drums", "melody")
+
+
+def part_toggles(generation_id: str, exclude: Iterable[str] = ()) -> tuple[Action, ...]:
+    """ "Mute drums" ("without drums"), or "Drums back" when the beat has none."""
+    left_out = set(exclude)
+    return tuple(
+        Action(f"{part.title()} back", f"with {part} back", generation_id)
+        if part in left_out
+        else Action(f"Mute {part}", f"without {part}", generation_id)
+        for part in PART_TOGGLES
+    )
+
+
+def actions_for(generation_id: str, exclude: Iterable[str] = ()) -> tuple[Action, ...]:
     """The buttons under a finished beat; each sends its command back as a message."""
     return (
         Action("Variation", "another one", generation_id),
         Action("Faster", "make it faster", generation_id),
         Action("Slower", "make it slower", generation_id),
         Action("Stems", "stems", generation_id),
+        *part_toggles(generation_id, exclude),
         Action("Master", "master it for club", generation_id),
         Action("MIDI", "midi", generation_id),
     )
+
+
+def every_action(generation_id: str) -> tuple[Action, ...]:
+    """Every button a beat's result may carry, for adapters that look a pressed one up."""
+    return (*actions_for(generation_id), *part_toggles(generation_id, PART_TOGGLES))
 
 
 # Where a job reports back: an Origin, or (in a chat) the opening of its thread, done only
@@ -339,7 +360,8 @@ def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> R
     if name == "generation:completed":
         result = with_links(data.get("result") or {}, store)
         files = tuple(_output_files(result, store))
-        actions = actions_for(generation_id) if result.get("kind") == "beat" else ()
+        exclude = result.get("exclude") or ()
+        actions = actions_for(generation_id, exclude) if result.get("kind") == "beat" else ()
         return ResultReply(
             job_id,
             generation_id,
@@ -360,7 +382,8 @@ def _intent_for_attachments(intent: Intent, message: Message) -> Intent:
 def _accepted_text(request: BeatRequest) -> str:
     text = (
         f"On it: a {request.mood} {request.genre} beat at {request.bpm:g} BPM in "
-        f"{request.key}, {replies.clip_length(request.duration, request.bpm)}, seed {request.seed}."
+        f"{request.key}, {replies.clip_length(request.total_seconds, request.bpm)}, "
+        f"seed {request.seed}."
     )
     if request.notes:
         text += " " + " ".join(request.notes)

@@ -33,8 +33,9 @@ from engine.genres import get_genre
 ThreadKey = str | tuple[str, str, str]
 
 # What a follow-up may carry over from the last request (notes are recomputed each time;
-# auto_play is a per-request DAW switch, not part of the music).
-CARRIED = tuple(name for name in BEAT_INPUTS if name != "auto_play")
+# auto_play is a per-request DAW switch, not part of the music; new_edit marks the render
+# that made the last edit).
+CARRIED = tuple(name for name in BEAT_INPUTS if name not in ("auto_play", "new_edit"))
 
 EXAMPLES = "Try “dark trap beat at 140” or “chill lo-fi in F minor, 1 minute”."
 ASK_WHAT_TO_MAKE = "I don't have a beat in this thread yet. What should I make? " + EXAMPLES
@@ -354,6 +355,8 @@ def _controls(params: dict[str, Any], said: Mapping[str, Any], base: Mapping[str
         edits.append({"extend": bars})
     if said.get("section"):
         edits.append(_redo(str(said["section"]), str(said.get("part") or "all"), edits))
+    if bars or said.get("section"):
+        params["new_edit"] = True
     for name, value in (("exclude", exclude), ("include", include), ("edits", edits)):
         if value:
             params[name] = value

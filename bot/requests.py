@@ -148,6 +148,8 @@ class BeatRequest(_Request):
     exclude: list[str] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     edits: list[dict[str, Any]] = Field(default_factory=list)
+    # This request appended the last edit (the card says what it did); never carried over.
+    new_edit: bool = Field(default=False, validation_alias=AliasChoices("new_edit", "newEdit"))
 
     @field_validator("genre", mode="before")
     @classmethod
@@ -537,6 +539,7 @@ BEAT_INPUTS = (
     "exclude",
     "include",
     "edits",
+    "new_edit",
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.errors import NotFound
 from bot.jobs import JobRecord, JobType
+from bot.replies import controls_note
 from bot.requests import spec_of
 from bot.store import ClipStore
 
@@ -110,6 +111,7 @@ def render_beat(
         "include": list(spec.include),
         "edits": list(data.get("edits") or []),
         "leftOut": list(result.left_out),
+        "newEdit": bool(data.get("new_edit")),
         "sections": [[name, bars] for name, bars in result.sections],
     }
 
@@ -392,11 +394,13 @@ def _file(kind: str, title: str, path: Path, store: ClipStore) -> dict[str, Any]
 def _summary_text(summary: Mapping[str, Any]) -> str:
     kind = summary["kind"]
     if kind == "beat":
-        return (
+        text = (
             f"Here's your {summary['mood']} {summary['genre']} beat: {summary['bpm']:g} BPM, "
             f"{summary['key']}, {summary['duration']:.0f} s, seed {summary['seed']} "
             f"({summary['lufs']:.1f} LUFS, {summary['truePeak']:.1f} dBTP)."
         )
+        note = controls_note(summary)
+        return f"{text} {note}" if note else text
     if kind == "stems":
         return (
             f"Stems ready: {', '.join(Path(s).stem for s in summary['stems'])}. {summary['note']}"

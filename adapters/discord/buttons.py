@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.assistant import actions_for
+from bot.assistant import every_action
 from bot.messages import Action
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def slug(action: Action) -> str:
 
 def command_for(action_slug: str, generation_id: str) -> str | None:
     """The assistant command a button stands for (None: a button we no longer have)."""
-    return next((a.command for a in actions_for(generation_id) if slug(a) == action_slug), None)
+    return next((a.command for a in every_action(generation_id) if slug(a) == action_slug), None)
 
 
 class ActionButton(

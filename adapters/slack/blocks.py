@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.chat_common import neutralise_mentions
-from bot.assistant import actions_for
+from bot.assistant import every_action
 from bot.messages import (
     Action,
     ErrorReply,
@@ -72,7 +72,7 @@ def action_id(action: Action) -> str:
 
 def command_for(action_id_: str, generation_id: str) -> str | None:
     """The command behind a pressed button; computed, not stored, so it survives restarts."""
-    for action in actions_for(generation_id):
+    for action in every_action(generation_id):
         if action_id(action) == action_id_:
             return action.command
     return None
