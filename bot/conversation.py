@@ -358,10 +358,8 @@ def _controls(params: dict[str, Any], said: Mapping[str, Any], base: Mapping[str
     if bars or said.get("section"):
         params["new_edit"] = True
     for name, value in (("exclude", exclude), ("include", include), ("edits", edits)):
-        if value:
+        if value or name in base:
             params[name] = value
-        else:
-            params.pop(name, None)
 
 
 def _restored(exclude: list[str], restore: Any) -> list[str]:
