@@ -376,6 +376,16 @@ def _restored(exclude: list[str], restore: Any) -> list[str]:
     return exclude
 
 
+def extended(beat: Mapping[str, Any], *, bars: int | None, seconds: float | None) -> dict[str, Any]:
+    """A beat request (a beat job's data) with bars appended: its seed, parts and earlier
+    edits kept; seconds become the whole bars nearest them at its tempo (at least one)."""
+    params = {k: v for k, v in beat.items() if k in CARRIED and v is not None}
+    added = _bars_to_add({"extend_bars": bars, "extend_seconds": seconds}, float(beat["bpm"]))
+    params["edits"] = [*(dict(edit) for edit in beat.get("edits") or ()), {"extend": added}]
+    params["new_edit"] = True
+    return params
+
+
 def _bars_to_add(said: Mapping[str, Any], bpm: float) -> int:
     """ "extend it by 8 bars" -> 8; "make it 30 seconds longer" -> the whole bars nearest 30 s
     at the beat's tempo (at least one)."""

@@ -42,6 +42,9 @@ LUFS_RANGE = (-30.0, -5.0)
 FALLBACK_GENRE = "hip hop"
 MAX_TRACKS = 16
 MIN_DURATION = 1.0  # seconds; shorter than a bar at any tempo we play
+# The most an extend may ask for at once (the beat's total length is checked too).
+MAX_EXTEND_BARS = 512
+MAX_EXTEND_SECONDS = 3600.0
 FORMATS: tuple[str, ...] = get_args(AudioFormat)
 QUALITIES: tuple[str, ...] = get_args(Quality)
 PROFILES: tuple[str, ...] = get_args(Profile)
@@ -402,6 +405,46 @@ def _engine_knows_key(key: str) -> bool:
     return True
 
 
+class ExtendRequest(_Request):
+    """Extend a beat made before; the DAW API's POST /api/generate/extend body:
+    {"generationId": "...", "bars": 8} or {"generationId": "...", "seconds": 30}."""
+
+    generation_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w-]+$",
+        validation_alias=AliasChoices("generation_id", "generationId"),
+    )
+    bars: int | None = Field(default=None, ge=1, le=MAX_EXTEND_BARS)
+    seconds: float | None = Field(default=None, gt=0, le=MAX_EXTEND_SECONDS)
+
+    @field_validator("bars", mode="before")
+    @classmethod
+    def _bars(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        number = _number(value, "bars")
+        if not number.is_integer() or number < 1:
+            raise ValueError(f"bars must be a whole number of bars, 1 or more, not {value}.")
+        return int(number)
+
+    @field_validator("seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        number = _number(value, "seconds")
+        if number <= 0:
+            raise ValueError(f"seconds must be more than 0, not {value}.")
+        return number
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> ExtendRequest:
+        if (self.bars is None) == (self.seconds is None):
+            raise ValueError('Say how much to add with "bars" or "seconds" (one of them).')
+        return self
+
+
 class StemsRequest(_Request):
     """Separate an uploaded track; the seed's POST /api/generate/stems body."""
 
@@ -487,6 +530,13 @@ class MasterRequest(_Request):
         return self
 
 
+def _voices_every_genre_has() -> tuple[str, ...]:
+    from engine.palettes import includable
+
+    first = includable(GENRE_NAMES[0])
+    return tuple(v for v in first if all(v in includable(g) for g in GENRE_NAMES))
+
+
 def field_constraints(engine: EngineSettings) -> dict[str, dict[str, Any]]:
     """JSON-Schema limits and choices of each request field, by field name, taken from what
     the validators above check (the engine settings, the genre table, the key speller), so
@@ -506,6 +556,12 @@ def field_constraints(engine: EngineSettings) -> dict[str, dict[str, Any]]:
         "mix_profile": {"enum": list(PROFILES)},
         "format": {"enum": list(FORMATS)},
         "stem_types": {"minItems": 1, "items": {"enum": list(vocab.STEM_TYPES)}},
+        # Up to 4 parts always leave one to play; one instrument of those every genre has
+        # always finds its place (more may, and the error says when they don't).
+        "exclude": {"maxItems": 4, "items": {"enum": list(vocab.PART_WORDS)}},
+        "include": {"maxItems": 1, "items": {"enum": list(_voices_every_genre_has())}},
+        "bars": {"minimum": 1, "maximum": MAX_EXTEND_BARS},
+        "seconds": {"exclusiveMinimum": 0, "maximum": MAX_EXTEND_SECONDS},
         "track_ids": {
             "minItems": 2,
             "maxItems": MAX_TRACKS,
@@ -635,6 +691,9 @@ _FIELD_NAMES = {
     "trackId": "trackId",
     "project_id": "projectId",
     "projectId": "projectId",
+    "generation_id": "generationId",
+    "generationId": "generationId",
+    "new_edit": "newEdit",
 }
 
 

@@ -171,6 +171,13 @@ class BeatQueued(JobQueued):
     notes: list[str] = Field(
         description="Things worth knowing, e.g. a tempo unusual for the genre."
     )
+    exclude: list[str] = Field(default_factory=list, description="Parts left out.")
+    include: list[str] = Field(default_factory=list, description="Instruments asked for.")
+    edits: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='Extends and redone sections, in order: {"extend": 8}, {"redo": "hook", '
+        '"part": "all", "take": 1}.',
+    )
 
 
 class JobStatus(_Open):
