@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,11 @@ class Measure:
 
 
 def single_threaded() -> None:
-    """Keep numpy/scipy on one thread (call before they are imported)."""
-    for name in ONE_THREAD:
-        os.environ.setdefault(name, "1")
+    """Keep numpy/scipy on one thread (call before they are imported): the engine's own
+    setting, which importing it applies."""
+    from engine import single_threaded as engine_setting
+
+    engine_setting()
 
 
 def settle_disk() -> None:

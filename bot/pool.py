@@ -99,6 +99,9 @@ class RenderPool:
 
     def start(self) -> None:
         if self._executor is None:
+            from engine import single_threaded
+
+            single_threaded()  # children inherit it: each renders on its one core
             self._executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=_CONTEXT,

@@ -75,3 +75,7 @@ def slow_master(data: dict, inputs: dict, folder: str, *, progress: Callable) ->
         progress("Mastering", min(0.9, step / 100))
         time.sleep(0.1)
     return _master_summary(folder)
+
+
+def blas_threads(*, progress: Callable[[str, float], None]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}

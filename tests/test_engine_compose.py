@@ -239,5 +239,29 @@ def test_excerpt_shifts_events_to_zero() -> None:
     assert all(0 <= e.time < 16 for t in loop.tracks.values() for e in t.events)
 
 
+def test_excerpt_carries_only_its_own_filter_moves() -> None:
+    """A loop cut from an edm drop keeps the drop's full band: the intro's low-pass (bar 0 on)
+    is not carried to the loop's start, and a move crossing the cut glides on from where it was."""
+    a = compose(spec_for("edm", 60), 2)
+    assert a.automation, "edm plans filter moves"
+    for move in a.automation:
+        lo, hi = move.start + 1.0, move.end
+        cut = a.excerpt(int(lo // 4), max(1, int((hi - lo) // 4)))
+        for part in cut.automation:
+            assert 0.0 <= part.start < part.end <= cut.beats
+    start = a.loop_start_bar(4)
+    loop = a.excerpt(start, 4)
+    lo, hi = start * 4.0, start * 4.0 + 16.0
+    inside = [m for m in a.automation if m.end > lo and m.start < hi]
+    assert len(loop.automation) == len(inside)
+    for part, move in zip(loop.automation, inside, strict=True):
+        assert part.start == pytest.approx(max(move.start, lo) - lo)
+        assert part.from_hz == pytest.approx(move.cutoff_at(max(move.start, lo)))
+        assert part.to_hz == pytest.approx(move.cutoff_at(min(move.end, hi)))
+    intro = next(m for m in a.automation if m.start == 0.0)
+    tail = a.excerpt(int(intro.end // 4), 4)
+    assert all(m.start > 0.0 or m.from_hz != intro.from_hz for m in tail.automation)
+
+
 def test_every_genre_has_a_groove() -> None:
     assert len(GENRES) == 14

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from engine.compose import BEATS_PER_BAR, BeatSpec, compose
+from engine.compose import BEATS_PER_BAR, Arrangement, BeatSpec, compose
 from engine.compose.edits import arrangement_of
 from engine.compose.model import (
     MAX_EDITS,
@@ -82,6 +82,11 @@ def test_a_left_out_part_is_silent_and_the_others_play_the_same_notes(tmp_path: 
     for name, notes in kept.items():
         assert notes == plain[name], name  # the same seed: the same notes, part by part
 
+    names = {
+        m.name for t in mido.MidiFile(render_midi(without, SEED, tmp_path / "b.mid")).tracks
+        for m in t if m.type == "track_name"
+    }  # fmt: skip
+    assert "kick" in names and "bass" in names and not {"hat_closed", "melody"} & names
     result = make_beat(without, SEED, sr=SR, out_path=tmp_path / "b.wav", stems_dir=tmp_path / "s")
     assert result.left_out == ("hats", "melody")
     assert "hats" not in result.stems and "melody" not in result.stems
@@ -234,6 +239,28 @@ def test_redo_takes_differ_and_a_part_redo_touches_only_that_part() -> None:
     assert np.abs(take1 - take2).max() > 0.05
 
 
+def test_redone_chords_keep_the_progression_in_a_new_voicing() -> None:
+    original = compose(TRAP, SEED)
+    redone = arrangement_of(replace(TRAP, edits=(Redo("hook", "chords", 3),)), SEED)
+    (hook,) = [s for s in original.sections if s.name == "hook"]
+
+    def bars(arrangement: Arrangement) -> dict[int, tuple[set[int], list[float]]]:
+        played: dict[int, tuple[set[int], list[float]]] = {}
+        for e in arrangement.tracks["chords"].events:
+            bar = int((e.time + 0.1) // BEATS_PER_BAR)
+            if hook.start_bar <= bar < hook.end_bar:
+                classes, pitches = played.setdefault(bar, (set(), []))
+                classes.add(int(e.pitch) % 12)
+                pitches.append(e.pitch)
+        return played
+
+    before, after = bars(original), bars(redone)
+    assert before.keys() == after.keys() and before
+    for bar in before:
+        assert after[bar][0] == before[bar][0]  # the same chord, bar by bar
+    assert any(sorted(after[b][1]) != sorted(before[b][1]) for b in before)
+
+
 def test_a_redone_sections_midi_keeps_every_other_note(tmp_path: Path) -> None:
     spec = replace(TRAP, edits=(Redo("hook", "melody"),))
     original, redone = compose(TRAP, SEED), arrangement_of(spec, SEED)
@@ -255,14 +282,20 @@ def test_a_redone_sections_midi_keeps_every_other_note(tmp_path: Path) -> None:
 def test_edits_apply_in_order_extend_then_redo_then_extend() -> None:
     spec = replace(TRAP, edits=(Extend(8), Redo("hook", take=1), Extend(4)))
     _, mix = mixed(spec)
-    _, once = mixed(replace(TRAP, edits=(Extend(8),)))
-    arrangement = arrangement_of(spec, SEED)
+    once_spec = replace(TRAP, edits=(Extend(8),))
+    _, once = mixed(once_spec)
+    arrangement, extended = arrangement_of(spec, SEED), arrangement_of(once_spec, SEED)
     assert arrangement.bars == 24 and len(mix) == frame_of(TRAP, 24)
-    # Up to the first hook the beat is the once-extended one, sample for sample.
-    first_hook = next(s for s in arrangement.sections if s.name == "hook")
-    cut = frame_of(TRAP, first_hook.start_bar)
-    assert np.array_equal(mix[:cut], once[:cut])
-    assert not np.array_equal(mix[cut : frame_of(TRAP, first_hook.end_bar)], once[cut:][:1])
+    assert arrangement.sections[-1].name == "outro"
+    # Before the second extend's new bars: the once-extended beat, its hooks redrawn.
+    kept = frame_of(TRAP, extended.sections[-1].start_bar)
+    hooks = np.zeros(kept, dtype=bool)
+    for section in extended.sections:
+        if section.name == "hook":
+            hooks[frame_of(TRAP, section.start_bar) : frame_of(TRAP, section.end_bar)] = True
+    assert hooks.any()
+    assert np.array_equal(mix[:kept][~hooks], once[:kept][~hooks])
+    assert np.abs(mix[:kept][hooks] - once[:kept][hooks]).max() > 0.05
 
 
 def test_stems_of_an_edited_beat_add_up_to_its_pre_master_mix(tmp_path: Path) -> None:
@@ -309,7 +342,7 @@ def test_edits_round_trip_through_json() -> None:
         ({"exclude": ("drums", "bass", "chords", "melody", "fx")}, "leaves nothing to play"),
         ({"include": ("banjo",)}, "I don't have 'banjo' for trap; I can add Rhodes"),
         ({"include": ("pad", "strings", "piano")}, "no part left for piano"),
-        ({"edits": (Extend(2000),)}, "I can extend a beat by 1 bar or more"),
+        ({"edits": (Extend(2000),)}, "I can extend a beat by whole bars, 1 or more"),
         ({"edits": (Extend(400),)}, "I make up to 600 seconds"),
         ({"edits": (Extend(1),) * (MAX_EDITS + 1)}, "I keep up to 16"),
         ({"edits": (Redo("chorus"),)}, "I don't know the section 'chorus'"),

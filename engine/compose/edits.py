@@ -28,7 +28,7 @@ from engine.compose.model import (
     Redo,
     Section,
     Track,
-    _named,
+    spoken_list,
     stems_of_part,
 )
 from engine.errors import EngineInputError
@@ -134,7 +134,7 @@ def redo(
 ) -> tuple[Arrangement, Change]:
     targets = [s for s in previous.sections if s.name == edit.section]
     if not targets:
-        names = _named(list(dict.fromkeys(s.name for s in previous.sections)))
+        names = spoken_list(list(dict.fromkeys(s.name for s in previous.sections)))
         raise EngineInputError(f"This beat has no {edit.section}; its sections are {names}.")
     redraws = {s.start_bar: edit.take for s in targets}
     fresh = compose(spec, seed, plan=previous.sections, redraws=redraws)

@@ -77,13 +77,15 @@ def play_harmony(take: Take) -> None:
     rhythms = CHORD_RHYTHMS[style.chord_style]
     take_pattern = rhythms[int(rng_for(take.seed, "chords").integers(len(rhythms)))]
     for section in take.sections:
-        pattern = take_pattern
-        if take.redrawn(section):  # a redrawn section comps its own rhythm
-            pattern = rhythms[int(take.choices("chords", section).integers(len(rhythms)))]
+        pattern, inversion = take_pattern, 0
+        if take.redrawn(section):  # a redrawn section comps its own rhythm and voicing
+            choices = take.choices("chords", section)
+            pattern = rhythms[int(choices.integers(len(rhythms)))]
+            inversion = int(choices.integers(1, 3))
         rng = take.rng("chords", section)
         arc = take.arc(section)
         for bar in range(section.start_bar, section.end_bar):
-            notes = take.voicings[bar]
+            notes = inverted(take.voicings[bar], inversion, style.chord_register[1])
             if take.is_last_bar(bar) or (
                 section.name in ("intro", "break", "build", "outro")
                 and style.chord_style in ("stabs", "pulse", "power", "comp")
@@ -99,6 +101,18 @@ def play_harmony(take: Take) -> None:
             _play(take, track.events, bar, notes, hits, level)
             if arc.layers and take.spec.genre not in ("jazz", "rock"):
                 _pad_hook(take, bar, notes, arc.velocity * (1.25 if arc.peak else 1.0))
+
+
+def inverted(notes: list[int], times: int, ceiling: int) -> list[int]:
+    """The voicing with its lowest note moved up an octave `times` times (a higher
+    inversion, the same chord); where that would pass `ceiling`, the top note comes down."""
+    voiced = sorted(notes)
+    for _ in range(times):
+        if voiced[0] + 12 <= ceiling:
+            voiced = sorted([*voiced[1:], voiced[0] + 12])
+        else:
+            voiced = sorted([voiced[-1] - 12, *voiced[:-1]])
+    return voiced
 
 
 def _play(

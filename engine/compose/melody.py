@@ -66,7 +66,12 @@ def play_melody(take: Take) -> None:
         pan=0.1,
         width=0.2,
     )
-    take_material = _material(take, rng_for(take.seed, "melody"), rng_for(take.seed, "arp"))
+    take_material = _material(
+        take,
+        rng_for(take.seed, "melody"),
+        rng_for(take.seed, "arp"),
+        rng_for(take.seed, "techno-figure"),
+    )
     scale = scale_tones_in(take.key, low, high)
     scale_pcs = set(take.key.scale())
     carry: dict[str, int] = {}  # where each section name's call-and-answer cycle stands
@@ -82,7 +87,10 @@ def play_melody(take: Take) -> None:
         material = take_material
         if take.redrawn(section):  # a redrawn section sings a fresh motif over its chords
             material = _material(
-                take, take.choices("melody", section), take.choices("arp", section)
+                take,
+                take.choices("melody", section),
+                take.choices("arp", section),
+                take.choices("techno-figure", section),
             )
         arc = take.arc(section)
         level = arc.velocity * (VERSE_LEVEL if section.name == "verse" else 1.0)
@@ -152,7 +160,9 @@ def _plays(take: Take, section: Section) -> bool:
     return section.name in ("hook", "drop", "solo", "head", "verse", "break")
 
 
-def _material(take: Take, rng: np.random.Generator, arp: np.random.Generator) -> Material:
+def _material(
+    take: Take, rng: np.random.Generator, arp: np.random.Generator, riff: np.random.Generator
+) -> Material:
     density = take.style.melody_density * take.density
     call = _motif(take, rng, density, first=int(rng.choice(START_DEGREES)))
     answer = _motif(take, rng, density, first=int(rng.choice(START_DEGREES[:3])))
@@ -163,8 +173,8 @@ def _material(take: Take, rng: np.random.Generator, arp: np.random.Generator) ->
     shape = ARP_ORDERS[int(arp.integers(len(ARP_ORDERS)))]
     pulse = ARP_RHYTHMS[int(arp.integers(len(ARP_RHYTHMS)))]
     lift = (0, 3, 5, 8)[int(arp.integers(4))]  # where in the register the arpeggio sits
-    riff = _techno_figure(take) if take.spec.genre == "techno" else []
-    return Material(call, answer, centre, develop, shift, (shape, pulse, lift), riff)
+    figure = _techno_figure(take, riff) if take.spec.genre == "techno" else []
+    return Material(call, answer, centre, develop, shift, (shape, pulse, lift), figure)
 
 
 def _motif(take: Take, rng: np.random.Generator, density: float, first: int) -> Figure:
@@ -337,10 +347,9 @@ ARP_ORDERS = (
 )
 
 
-def _techno_figure(take: Take) -> list[tuple[float, float, int, float]]:
+def _techno_figure(take: Take, rng: np.random.Generator) -> list[tuple[float, float, int, float]]:
     low, _high = take.style.melody_register
     tonic = take.key.pitch(4) if take.key.pitch(4) >= low else take.key.pitch(5)
-    rng = rng_for(take.seed, "techno-figure")
     minor = take.key.is_minor
     tones = [tonic + i for i in (0, 3 if minor else 4, 7, 10 if minor else 11, 12)]
     steps = sorted(rng.choice(np.arange(16), size=7, replace=False).tolist())

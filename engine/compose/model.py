@@ -129,7 +129,7 @@ def edits_to_json(edits: tuple[Edit, ...] | list[Edit]) -> list[dict[str, object
     return out
 
 
-def _named(names: list[str] | tuple[str, ...]) -> str:
+def spoken_list(names: list[str] | tuple[str, ...]) -> str:
     """ "a", "a and b", "a, b and c": a list the way a person says it."""
     names = list(names)
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -161,6 +161,13 @@ class BeatSpec:
     exclude: tuple[str, ...] = ()  # parts left out (PARTS)
     include: tuple[str, ...] = ()  # voices asked for (palettes.includable(genre))
     edits: tuple[Edit, ...] = ()  # applied in order, each to the beat the ones before made
+
+    def __post_init__(self) -> None:
+        # Lists from JSON become tuples: the spec stays hashable and frozen.
+        for name in ("exclude", "include", "edits"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
 
     @property
     def excluded_stems(self) -> frozenset[str]:
@@ -199,7 +206,7 @@ class BeatSpec:
         for part in self.exclude:
             if part not in PARTS:
                 raise EngineInputError(
-                    f"I can't leave out {part!r}; the parts are {_named(PARTS)}."
+                    f"I can't leave out {part!r}; the parts are {spoken_list(PARTS)}."
                 )
         if self.excluded_stems >= set(STEM_NAMES):
             raise EngineInputError(
@@ -209,7 +216,7 @@ class BeatSpec:
         have = includable(self.genre)
         for voice in self.include:
             if voice not in have:
-                labels = _named([INSTRUMENT_LABELS.get(v, v) for v in have])
+                labels = spoken_list([INSTRUMENT_LABELS.get(v, v) for v in have])
                 raise EngineInputError(
                     f"I don't have {INSTRUMENT_LABELS.get(voice, voice)!r} for "
                     f"{self.genre}; I can add {labels}."
@@ -224,19 +231,21 @@ class BeatSpec:
             )
         for edit in self.edits:
             if isinstance(edit, Extend):
-                if not 1 <= edit.bars <= 512:
+                if not isinstance(edit.bars, int) or not 1 <= edit.bars <= 512:
                     raise EngineInputError(
-                        f"I can extend a beat by 1 bar or more, not {edit.bars}."
+                        f"I can extend a beat by whole bars, 1 or more, not {edit.bars}."
                     )
             elif isinstance(edit, Redo):
+                if not isinstance(edit.take, int) or not isinstance(edit.part, str):
+                    raise EngineInputError(f"I can't read the redo {edit!r}.")
                 if edit.section not in SECTION_NAMES:
                     raise EngineInputError(
                         f"I don't know the section {edit.section!r}; sections are "
-                        f"{_named(SECTION_NAMES)}."
+                        f"{spoken_list(SECTION_NAMES)}."
                     )
                 if edit.part != "all" and edit.part not in PARTS:
                     raise EngineInputError(
-                        f"I can't redo {edit.part!r}; pick all or one of {_named(PARTS)}."
+                        f"I can't redo {edit.part!r}; pick all or one of {spoken_list(PARTS)}."
                     )
                 if edit.take < 1:
                     raise EngineInputError(f"Takes count from 1, not {edit.take}.")
@@ -309,6 +318,20 @@ class FilterMove:
     kind: str  # "lowpass" | "highpass"
     from_hz: float
     to_hz: float
+
+    def cutoff_at(self, beat: float) -> float:
+        """The cutoff at `beat` (within the move), on its log glide."""
+        span = self.end - self.start
+        fraction = min(1.0, max(0.0, (beat - self.start) / span)) if span > 0 else 1.0
+        return self.from_hz * (self.to_hz / self.from_hz) ** fraction
+
+    def clipped(self, start: float, end: float) -> FilterMove:
+        """The part of this move inside [start, end), gliding exactly as it did there."""
+        lo, hi = max(self.start, start), min(self.end, end)
+        return replace(self, start=lo, end=hi, from_hz=self.cutoff_at(lo), to_hz=self.cutoff_at(hi))
+
+    def shifted(self, beats: float) -> FilterMove:
+        return replace(self, start=self.start + beats, end=self.end + beats)
 
 
 @dataclass
@@ -396,12 +419,20 @@ class Arrangement:
             for s in self.sections
             if s.end_bar > start_bar and s.start_bar < start_bar + bars
         ]
+        # Filter moves over the excerpt, clipped to it: a loop from the hook must not carry
+        # the intro's low-pass from bar 0.
+        automation = tuple(
+            move.clipped(lo, hi).shifted(-lo)
+            for move in self.automation
+            if move.end > lo and move.start < hi
+        )
         return replace(
             self,
             bars=bars,
             sections=sections,
             tracks=tracks,
             chords=self.chords[start_bar : start_bar + bars],
+            automation=automation,
         )
 
     def summary(self) -> dict[str, object]:
