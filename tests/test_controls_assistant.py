@@ -13,7 +13,7 @@ import soundfile
 from bot.assistant import Assistant, actions_for
 from bot.config import Settings
 from bot.connections import RedisHandle
-from bot.conversation import resolve
+from bot.conversation import ThreadState, resolve
 from bot.intents import parse
 from bot.jobs import JobRecord, JobState, Origin
 from bot.messages import ErrorReply, JobAccepted, Message, Reply
@@ -111,8 +111,12 @@ async def test_what_the_engine_cant_do_is_a_sentence(
     services: Services, settings: Settings, redis_handle: RedisHandle
 ) -> None:
     assistant = Assistant(services)
-    [first] = await say(assistant, f"boom bap at {BPM} bpm for 8 seconds", "e1")
-    await rendered(services, settings, redis_handle, first)
+    # the thread's beat, as its request was remembered (no need to render it for this)
+    beat = {
+        "genre": "boom bap", "bpm": BPM, "key": "Am", "mood": "nostalgic", "duration": 8,
+        "seed": 5, "quality": "streaming", "mix_profile": "balanced", "format": "mp3",
+    }  # fmt: skip
+    await services.conversation.remember(origin("e1").thread_key, ThreadState(params=beat))
     [harp] = await say(assistant, "add a harp", "e1")
     assert isinstance(harp, ErrorReply) and harp.text.startswith("I don't have harp for boom bap")
     assert "piano" in harp.text
@@ -128,8 +132,6 @@ async def test_what_the_engine_cant_do_is_a_sentence(
 
 
 def test_redo_takes_count_up_per_section_and_part() -> None:
-    from bot.conversation import ThreadState
-
     state = ThreadState(
         params={"genre": "trap", "bpm": 140, "key": "Cm", "mood": "dark", "duration": 20,
                 "seed": 7, "edits": [{"redo": "hook", "part": "all", "take": 1}]},
@@ -149,8 +151,6 @@ def test_redo_takes_count_up_per_section_and_part() -> None:
 
 
 def test_parts_left_out_add_up_and_come_back() -> None:
-    from bot.conversation import ThreadState
-
     state = ThreadState(
         params={"genre": "trap", "bpm": 140, "key": "Cm", "mood": "dark", "duration": 20,
                 "seed": 7, "exclude": ["hats"], "include": []},
