@@ -142,6 +142,20 @@ class JobResult(_Open):
     originalUrl: str | None = Field(
         default=None, description="A master's source, to compare A/B against audioUrl."
     )
+    exclude: list[str] | None = Field(default=None, description="A beat's parts left out.")
+    include: list[str] | None = Field(default=None, description="Instruments it was asked for.")
+    edits: list[dict[str, Any]] | None = Field(
+        default=None, description='Its extends and redone sections: {"extend": 8}, ...'
+    )
+    leftOut: list[str] | None = Field(
+        default=None, description="Parts left out that the beat would have played."
+    )
+    sections: list[list[Any]] | None = Field(
+        default=None, description='Its sections in order, as [name, bars]: [["intro", 4], ...]'
+    )
+    newEdit: bool | None = Field(
+        default=None, description="This render made the last of its edits (the card says so)."
+    )
 
 
 # --- jobs ----------------------------------------------------------------------------------
