@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,40 @@ from engine.separate import STEM_TYPES
 log = logging.getLogger(__name__)
 
 
-def actions_for(generation_id: str) -> tuple[Action, ...]:
+# Parts a result's buttons mute (or bring back): the beat made again without them.
+PART_TOGGLES = ("drums", "melody")
+# The button under an offered genre: "Make it house".
+OFFER_LABEL = "Make it"
+OFFER_SLUG = "make-it-"
+
+
+def part_toggles(generation_id: str, exclude: Iterable[str] = ()) -> tuple[Action, ...]:
+    """ "Mute drums" ("without drums"), or "Drums back" when the beat has none."""
+    left_out = set(exclude)
+    return tuple(
+        Action(f"{part.title()} back", f"with {part} back", generation_id)
+        if part in left_out
+        else Action(f"Mute {part}", f"without {part}", generation_id)
+        for part in PART_TOGGLES
+    )
+
+
+def actions_for(generation_id: str, exclude: Iterable[str] = ()) -> tuple[Action, ...]:
     """The buttons under a finished beat; each sends its command back as a message."""
     return (
         Action("Variation", "another one", generation_id),
         Action("Faster", "make it faster", generation_id),
         Action("Slower", "make it slower", generation_id),
         Action("Stems", "stems", generation_id),
+        *part_toggles(generation_id, exclude),
         Action("Master", "master it for club", generation_id),
         Action("MIDI", "midi", generation_id),
     )
+
+
+def every_action(generation_id: str) -> tuple[Action, ...]:
+    """Every button a beat's result may carry, for adapters that look a pressed one up."""
+    return (*actions_for(generation_id), *part_toggles(generation_id, PART_TOGGLES))
 
 
 # Where a job reports back: an Origin, or (in a chat) the opening of its thread, done only
@@ -87,6 +112,24 @@ async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Pla
     except BaseException:
         await svc.limits.refund(user, request.duration)
         raise
+
+
+def button_slug(label: str) -> str:
+    """A button's label as the id a platform carries back ("Mute drums" -> "mute-drums")."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def button_command(slug: str, generation_id: str) -> str | None:
+    """The command behind a pressed button whose id carries only its label's slug and its
+    clip (Discord, Slack): worked out, not stored, so buttons survive a restart. A beat's
+    buttons, a take's "Pick 2", or an offered genre ("Make it house": "yes" takes the offer
+    waiting in the thread); None for a button we no longer have."""
+    for action in every_action(generation_id):
+        if button_slug(action.label) == slug:
+            return action.command
+    if slug.startswith(OFFER_SLUG):
+        return "yes"
+    return takes.pick_command(slug)
 
 
 def pick_actions(result: Mapping[str, Any]) -> tuple[Action, ...]:
@@ -280,7 +323,7 @@ class Assistant:
             return TextReply(question)
         await self.services.conversation.offer(message.origin.thread_key, offer)
         command = phrasing.prompt_for(offer.kind, offer.params, offer.adjust)
-        return TextReply(question, (Action(f"Make it {offer.genre}", command, ""),))
+        return TextReply(question, (Action(f"{OFFER_LABEL} {offer.genre}", command, ""),))
 
     async def _taken_offer(self, message: Message) -> Intent | None:
         """ "yes" to "the closest is house — want that?": the offered beat, else None."""
@@ -483,8 +526,9 @@ def replies_for_event(name: str, data: Mapping[str, Any], store: ClipStore) -> R
         result = with_links(data.get("result") or {}, store)
         files = tuple(_output_files(result, store))
         kind = result.get("kind")
+        exclude = result.get("exclude") or ()
         actions = (
-            actions_for(generation_id)
+            actions_for(generation_id, exclude)
             if kind == "beat"
             else pick_actions(result)
             if kind == "takes"
@@ -510,7 +554,8 @@ def _intent_for_attachments(intent: Intent, message: Message) -> Intent:
 def _accepted_text(request: BeatRequest) -> str:
     text = (
         f"On it: a {request.mood} {request.genre} beat at {request.bpm:g} BPM in "
-        f"{request.key}, {replies.clip_length(request.duration, request.bpm)}, seed {request.seed}."
+        f"{request.key}, {replies.clip_length(request.total_seconds, request.bpm)}, "
+        f"seed {request.seed}."
     )
     if request.notes:
         text += " " + " ".join(request.notes)

@@ -27,13 +27,15 @@ from bot import phrasing
 from bot.intents import Intent, Suggestion
 from bot.requests import BEAT_INPUTS, MAX_SEED, choose_genre
 from bot.surprise import surprise
+from bot.vocab import DRUM_PARTS
 from engine.genres import get_genre
 
 ThreadKey = str | tuple[str, str, str]
 
 # What a follow-up may carry over from the last request (notes are recomputed each time;
-# auto_play is a per-request DAW switch, not part of the music).
-CARRIED = tuple(name for name in BEAT_INPUTS if name != "auto_play")
+# auto_play is a per-request DAW switch, not part of the music; new_edit marks the render
+# that made the last edit).
+CARRIED = tuple(name for name in BEAT_INPUTS if name not in ("auto_play", "new_edit"))
 
 EXAMPLES = "Try “dark trap beat at 140” or “chill lo-fi in F minor, 1 minute”."
 ASK_WHAT_TO_MAKE = "I don't have a beat in this thread yet. What should I make? " + EXAMPLES
@@ -295,8 +297,12 @@ def _surprise(intent: Intent) -> Resolution:
     return Resolution("generate", {**picked, "seed": seed}, surprise=True)
 
 
+# Producer controls that act on the thread's beat (see `_controls`), not request fields.
+_EDIT_PARAMS = ("restore", "extend_bars", "extend_seconds", "section", "part")
+
+
 def _generate(intent: Intent) -> dict[str, Any]:
-    params = dict(intent.params)
+    params = {k: v for k, v in intent.params.items() if k not in _EDIT_PARAMS}
     if "bpm" not in params and ("bpm" in intent.adjust or "bpm_percent" in intent.adjust):
         # "a faster trap beat", "a trap beat 10% faster": than the genre's usual tempo
         genre = params.get("genre") or choose_genre(params.get("mood"))[0]
@@ -315,7 +321,9 @@ def _changed(value: float, name: str, adjust: Mapping[str, Any]) -> float | int:
 
 def _follow_up(intent: Intent, last: ThreadState) -> dict[str, Any]:
     base = {k: v for k, v in last.params.items() if k in CARRIED and v is not None}
-    changes: Mapping[str, Any] = intent.params
+    changes = {k: v for k, v in intent.params.items() if k not in _EDIT_PARAMS}
+    changes.pop("exclude", None)
+    changes.pop("include", None)
     params = {**base, **changes}
     if changes.get("genre") and changes["genre"] != base.get("genre") and "bpm" not in changes:
         params["bpm"] = get_genre(changes["genre"]).default_bpm  # "now as house": house tempo
@@ -325,9 +333,84 @@ def _follow_up(intent: Intent, last: ThreadState) -> dict[str, Any]:
         asked = name in intent.adjust or f"{name}_percent" in intent.adjust
         if asked and name not in changes and name in params:
             params[name] = _changed(params[name], name, intent.adjust)
-    if intent.kind == "variation" and "seed" not in changes:
+    redo = intent.params.get("section")
+    if intent.kind == "variation" and "seed" not in changes and not redo:
         params.pop("seed", None)  # a new take: the caller picks a new seed
+    _controls(params, intent.params, base)
     return params
+
+
+def _controls(params: dict[str, Any], said: Mapping[str, Any], base: Mapping[str, Any]) -> None:
+    """The producer controls of a follow-up, applied to the thread's beat in `params`:
+    parts left out accumulate ("now without melody"), "drums back" takes them out again,
+    instruments add up, and an extend or a redo is appended to the beat's edits (its seed
+    kept, so every bar not edited stays as it was)."""
+    exclude = [*base.get("exclude", ()), *said.get("exclude", ())]
+    exclude = _restored(list(dict.fromkeys(exclude)), said.get("restore", ()))
+    include = list(dict.fromkeys([*base.get("include", ()), *said.get("include", ())]))
+    edits = [dict(edit) for edit in base.get("edits", ())]
+    genre_changed = params.get("genre") != base.get("genre")
+    if genre_changed or ("seed" not in params):
+        # another genre or a new take: a redone section may not exist there any more
+        edits = [edit for edit in edits if "redo" not in edit]
+    if genre_changed and include:
+        from engine.palettes import includable
+
+        include = [voice for voice in include if voice in includable(str(params["genre"]))]
+    bars = _bars_to_add(said, float(params.get("bpm") or base.get("bpm") or 120))
+    if bars:
+        edits.append({"extend": bars})
+    if said.get("section"):
+        edits.append(_redo(str(said["section"]), str(said.get("part") or "all"), edits))
+    if bars or said.get("section"):
+        params["new_edit"] = True
+    for name, value in (("exclude", exclude), ("include", include), ("edits", edits)):
+        if value or name in base:
+            params[name] = value
+
+
+def _restored(exclude: list[str], restore: Any) -> list[str]:
+    """ "drums back": every drum part out of `exclude`; "hats back" out of "drums" leaves
+    the other drum parts out."""
+    for part in restore or ():
+        if part == "drums":
+            exclude = [p for p in exclude if p != "drums" and p not in DRUM_PARTS]
+        elif part in DRUM_PARTS and "drums" in exclude:
+            others = [d for d in DRUM_PARTS if d != part and d not in exclude]
+            exclude = [p for p in exclude if p not in ("drums", part)] + others
+        else:
+            exclude = [p for p in exclude if p != part]
+    return exclude
+
+
+def extended(beat: Mapping[str, Any], *, bars: int | None, seconds: float | None) -> dict[str, Any]:
+    """A beat request (a beat job's data) with bars appended: its seed, parts and earlier
+    edits kept; seconds become the whole bars nearest them at its tempo (at least one)."""
+    params = {k: v for k, v in beat.items() if k in CARRIED and v is not None}
+    added = _bars_to_add({"extend_bars": bars, "extend_seconds": seconds}, float(beat["bpm"]))
+    params["edits"] = [*(dict(edit) for edit in beat.get("edits") or ()), {"extend": added}]
+    params["new_edit"] = True
+    return params
+
+
+def _bars_to_add(said: Mapping[str, Any], bpm: float) -> int:
+    """ "extend it by 8 bars" -> 8; "make it 30 seconds longer" -> the whole bars nearest 30 s
+    at the beat's tempo (at least one)."""
+    if said.get("extend_bars"):
+        return int(said["extend_bars"])
+    if said.get("extend_seconds"):
+        return max(1, round(float(said["extend_seconds"]) * bpm / (60.0 * 4)))
+    return 0
+
+
+def _redo(section: str, part: str, edits: list[dict[str, Any]]) -> dict[str, Any]:
+    """A redo of `section` (`part`), one take after the last redo of the same."""
+    takes = [
+        int(edit.get("take", 1))
+        for edit in edits
+        if edit.get("redo") == section and edit.get("part", "all") == part
+    ]
+    return {"redo": section, "part": part, "take": max(takes, default=0) + 1}
 
 
 def _tidy(value: float) -> float | int:

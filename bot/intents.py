@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot import vocab
+from bot.controls import Controls, read_controls
 from bot.number_words import digits_for_words
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,21 @@ BEAT_FIELDS = (
     "target_lufs",
     "seed",
 )
+# Producer controls (issue 22), present only when said: parts left out, parts brought back,
+# instruments asked for, an extend, a section (and part) to redo.
+CONTROL_FIELDS = (
+    "exclude",
+    "include",
+    "restore",
+    "extend_bars",
+    "extend_seconds",
+    "section",
+    "part",
+)
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "generate": BEAT_FIELDS,
-    "variation": BEAT_FIELDS,
-    "refine": BEAT_FIELDS,
+    "generate": BEAT_FIELDS + CONTROL_FIELDS,
+    "variation": BEAT_FIELDS + CONTROL_FIELDS,
+    "refine": BEAT_FIELDS + CONTROL_FIELDS,
     "stems": ("stems",),
     "master": ("quality", "target_lufs"),
     "mix": ("mix_profile", "quality", "target_lufs"),
@@ -353,6 +365,8 @@ class _Found:
     negatives: list[float] = field(default_factory=list)
     adjust: dict[str, float | int] = field(default_factory=dict)
     key: str | None = None
+    extend_bars: int | None = None  # "extend it by 8 bars", "add 4 bars"
+    extend_seconds: float | int | None = None  # "extend by half a minute"
 
 
 class _Reading:
@@ -489,6 +503,39 @@ class _Reading:
 
     def _rel_dur_add(self, m: re.Match[str]) -> bool:
         return self._relative_duration(1, m.group("v"), m.group("u"))
+
+    def _extend(self, m: re.Match[str]) -> bool:
+        """ "extend it by 8 bars", "add 4 more bars", "16 bars longer", "extend by half a
+        minute": bars (whole) or seconds appended to the thread's beat."""
+        quantity = " ".join(m.group("q").split())
+        unit = m.group("u")
+        value = _word_or_number(quantity)
+        if value is None or value <= 0 or (unit in ("s", "m") and not quantity[0].isdigit()):
+            return False
+        if unit.startswith(("bar", "measure")):
+            if not float(value).is_integer():
+                return False
+            if self.found.extend_bars is None:
+                self.found.extend_bars = int(value)
+            return True
+        seconds = value * (60 if unit.startswith("m") else 1)
+        if self.found.extend_seconds is None:
+            self.found.extend_seconds = _number(str(round(seconds, 3)))
+        return True
+
+    def _extend_bars(self, m: re.Match[str]) -> bool:
+        groups = m.groupdict()
+        for n in ("", "2", "3", "4", "5"):
+            if groups.get(f"q{n}"):
+                quantity, unit = groups[f"q{n}"], groups[f"u{n}"]
+                break
+        else:
+            return False
+        if int(quantity) <= 0:
+            return False
+        if self.found.extend_bars is None:
+            self.found.extend_bars = int(quantity)
+        return unit is not None
 
     def _absolute_bpm(self, value: float | int) -> bool:
         found = self.found
@@ -737,6 +784,30 @@ _REL_PERCENT = re.compile(
     + _PCT.format("v3")
     + r"|\b(?:bpm|tempo)\s*(?P<s>[+-])\s?(?P<v4>\d+(?:\.\d+)?)\s*(?:%|percent)"
 )
+_EXTEND_UNIT = r"(?P<u>bars?|measures?|seconds?|secs?|s|minutes?|mins?|m)\b"
+_EXTEND_QUANTITY = r"(?P<q>\d+(?:\.\d+)?|half\s+an?|an?)\s*-?\s*"
+# "extend it by 8 bars", "lengthen the beat by 30 seconds", "extend by half a minute"
+_EXTEND_VERB = re.compile(
+    r"\b(?:extend|lengthen|stretch)(?:\s+(?:it|this|that|the\s+(?:beat|track|song|loop|clip)))?"
+    r"\s+(?:out\s+)?(?:by\s+)?(?:another\s+|an?\s+(?:extra|additional|more)\s+)?"
+    + _EXTEND_QUANTITY
+    + r"(?:more\s+|extra\s+)?"
+    + _EXTEND_UNIT
+)
+_BARS = r"(?P<u>bars?|measures?)\b"
+# "add 4 bars", "add another 8 bars", "tack on 4 more bars", "4 more bars", "another 8 bars",
+# "16 bars longer", "longer by 8 bars"
+_EXTEND_BARS = re.compile(
+    r"\b(?:add|adding|append|tack\s+on|give\s+it|give\s+me)\s+(?:on\s+)?"
+    r"(?:another\s+|an?\s+(?:extra|additional)\s+)?(?P<q>\d+)\s*"
+    r"(?:more\s+|extra\s+|additional\s+|new\s+)?"
+    + _BARS
+    + r"|(?<![\w.])(?:another\s+)?(?P<q2>\d+)\s*(?:more|extra|additional)\s+"
+    r"(?P<u2>bars?|measures?)\b"
+    r"|\banother\s+(?P<q3>\d+)\s*(?P<u3>bars?|measures?)\b"
+    r"|(?<![\w.])(?P<q4>\d+)\s*(?P<u4>bars?|measures?)\s+(?:longer|more|extra)\b"
+    r"|\blonger\s+by\s+(?P<q5>\d+)\s*(?P<u5>bars?|measures?)\b"
+)
 _REL_DUR_UNIT = re.compile(
     r"(?:\bby\s+|\+\s?)?(?P<v>\d+(?:\.\d+)?)\s*(?P<u>seconds?|secs?|s|minutes?|mins?|m)\s+"
     r"(?P<w>longer|shorter|more|less|extra)\b"
@@ -822,6 +893,8 @@ _NUMBER_RULES: tuple[tuple[re.Pattern[str], Any, tuple[str, ...], bool], ...] = 
     (_REL_BPM_BY, _R._rel_bpm_by, ("by",), True),
     (_REL_BPM_SIGNED, _R._rel_bpm_signed, ("+", "-"), True),
     (_REL_BPM_VERB, _R._rel_bpm_verb, ("by",), True),
+    (_EXTEND_VERB, _R._extend, ("extend", "lengthen", "stretch"), False),
+    (_EXTEND_BARS, _R._extend_bars, ("bar", "measure"), True),
     (_REL_DUR_UNIT, _R._rel_dur_unit, ("longer", "shorter", "more", "less", "extra"), True),
     (_REL_DUR_BY, _R._rel_dur_by, ("by",), True),
     (_REL_DUR_SIGNED, _R._rel_dur_signed, ("+", "-"), True),
@@ -1027,6 +1100,7 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         anything=bool(tokens) or bool(params) or bool(adjust),
         question_only=r.text.strip() == "?",
     )
+    kind = _with_controls(kind, r, params, adjust, cues)
     if kind == "stems" and (stems or unstems):
         chosen = stems or [s for s in vocab.STEM_TYPES if s not in unstems]
         params["stems"] = tuple(s for s in chosen if s not in unstems) or tuple(chosen)
@@ -1040,6 +1114,69 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
         adjust = {}
         unsupported = None
     return kind, params, adjust, unsupported, kind == "generate" and open_request
+
+
+_NEW_BEAT_WORDS = frozenset({"beat", "beats", "track", "song", "instrumental", "loop", "riddim"})
+
+
+def _with_controls(
+    kind: str, r: _Reading, params: dict[str, Any], adjust: dict[str, Any], cues: dict[str, int]
+) -> str:
+    """Adds the producer controls the message states to `params` (and `adjust` loses what
+    an extend replaces); returns the kind they make it: an extend refines the thread's beat,
+    a section to redo is a variation of it, parts and instruments refine it unless the
+    message asks for a new beat."""
+    found = r.found
+    controls = read_controls(r.tokens) or Controls()
+    bars, seconds = found.extend_bars, found.extend_seconds
+    if (
+        seconds is None
+        and bars is None
+        and kind == "refine"
+        and found.adjust.get("duration", 0) > 0
+        and set(adjust) == {"duration"}
+        and not any(name in params for name in BEAT_FIELDS)
+    ):
+        # "make it 30 seconds longer": the same beat with bars appended, not a new render
+        seconds = adjust.pop("duration")
+    if not (controls or bars or seconds):
+        return kind
+    if kind == "stems" and ("stems" in cues or not controls.only):
+        return kind  # "just the drums stem", "stems without vocals": stems of the clip
+    if kind not in ("generate", "variation", "refine", "unknown", "stems"):
+        return kind
+    if controls.exclude:
+        params["exclude"] = controls.exclude
+    if controls.include:
+        params["include"] = controls.include
+    if controls.restore:
+        params["restore"] = controls.restore
+    if bars or seconds:
+        if bars:
+            params["extend_bars"] = bars
+        else:
+            params["extend_seconds"] = seconds
+        adjust.pop("duration", None)  # "extend it" also reads as "longer"
+        adjust.pop("duration_percent", None)
+        return "refine"
+    if controls.section:
+        params["section"] = controls.section
+        if controls.part:
+            params["part"] = controls.part
+        return "variation"
+    if kind in ("unknown", "stems"):
+        # "no hi-hats", "drums only": the thread's beat without them; "trap beat, drums
+        # only": a new one
+        return "generate" if "genre" in params else "refine"
+    new_beat = (
+        any(name in params for name in BEAT_FIELDS)
+        or "verb" in cues
+        or "create" in cues
+        or not _NEW_BEAT_WORDS.isdisjoint(r.tokens)
+    )
+    if kind == "generate" and not new_beat:
+        return "refine"  # "without melody": "melody" alone is no new beat
+    return kind
 
 
 # Words before a genre that point at a clip that exists ("master the trap beat").

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.richtext import RichText, bold, bullets, link, para, rich
 from engine.compose import BEATS_PER_BAR, bars_for
@@ -107,3 +108,59 @@ def history_text(entries: Sequence[Mapping[str, object]]) -> RichText:
         url = str(entry.get("audioUrl") or entry.get("url") or "")
         rows.append((summary, " ", link("listen", url)) if url else (summary,))
     return rich(para(bold("Your last beats:")), bullets(*rows))
+
+
+# How a card names a part left out ("No hi-hats, no melody.").
+PART_LABELS: dict[str, str] = {
+    "drums": "drums",
+    "kick": "kick",
+    "snare": "snare",
+    "hats": "hi-hats",
+    "perc": "percussion",
+    "bass": "bass",
+    "chords": "chords",
+    "melody": "melody",
+    "fx": "FX",
+}
+
+
+def _spoken_list(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def controls_note(summary: Mapping[str, Any]) -> str:
+    """What a beat's card says about its producer controls: the parts left out and the
+    instruments asked for, and what this render's edit did ("Extended by 8 bars to 40 s
+    (20 bars).", "New hook, everything else as before."). Empty when there are none."""
+    from engine.palettes import INSTRUMENT_LABELS
+
+    sentences: list[str] = []
+    exclude = [PART_LABELS.get(str(p), str(p)) for p in summary.get("exclude") or ()]
+    if exclude:
+        text = ", ".join(f"no {part}" for part in exclude)
+        sentences.append(f"{text[0].upper()}{text[1:]}.")
+    include = [INSTRUMENT_LABELS.get(str(v), str(v)) for v in summary.get("include") or ()]
+    if include:
+        sentences.append(f"With {_spoken_list(include)}.")
+    edits = list(summary.get("edits") or ())
+    if summary.get("newEdit") and edits:
+        sentences.append(_edit_sentence(edits[-1], summary))
+    return " ".join(sentences)
+
+
+def _edit_sentence(edit: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    if "extend" in edit:
+        bars = int(edit["extend"])
+        sections = summary.get("sections") or ()
+        total = sum(int(b) for _, b in sections)
+        seconds = float(summary.get("duration") or 0)
+        return (
+            f"Extended by {bars} bar{'s' * (bars != 1)} to {seconds:.0f} s "
+            f"({total} bar{'s' * (total != 1)})."
+        )
+    section = str(edit.get("redo"))
+    part = str(edit.get("part") or "all")
+    if part == "all":
+        return f"New {section}, everything else as before."
+    return f"New {PART_LABELS.get(part, part)} in the {section}, everything else as before."

@@ -42,6 +42,9 @@ LUFS_RANGE = (-30.0, -5.0)
 FALLBACK_GENRE = "hip hop"
 MAX_TRACKS = 16
 MIN_DURATION = 1.0  # seconds; shorter than a bar at any tempo we play
+# The most an extend may ask for at once (the beat's total length is checked too).
+MAX_EXTEND_BARS = 512
+MAX_EXTEND_SECONDS = 3600.0
 FORMATS: tuple[str, ...] = get_args(AudioFormat)
 QUALITIES: tuple[str, ...] = get_args(Quality)
 PROFILES: tuple[str, ...] = get_args(Profile)
@@ -143,6 +146,13 @@ class BeatRequest(_Request):
     # The DAW starts playback when the clip lands (daw:transport:play).
     auto_play: bool = Field(default=False, validation_alias=AliasChoices("auto_play", "autoPlay"))
     notes: list[str] = Field(default_factory=list)
+    # Producer controls (issue 22): parts left out, instruments asked for, and edits in the
+    # engine's JSON form ([{"extend": 8}, {"redo": "hook", "part": "drums", "take": 2}]).
+    exclude: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    edits: list[dict[str, Any]] = Field(default_factory=list)
+    # This request appended the last edit (the card says what it did); never carried over.
+    new_edit: bool = Field(default=False, validation_alias=AliasChoices("new_edit", "newEdit"))
 
     @field_validator("genre", mode="before")
     @classmethod
@@ -233,8 +243,38 @@ class BeatRequest(_Request):
     def _lufs(cls, value: Any) -> float | None:
         return None if value is None else _target_lufs(value)
 
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude(cls, value: Any) -> list[str]:
+        return _part_names(value)
+
+    @field_validator("include", mode="before")
+    @classmethod
+    def _include(cls, value: Any, info: ValidationInfo) -> list[str]:
+        return _instrument_names(value, info.data.get("genre"))
+
+    @field_validator("edits", mode="before")
+    @classmethod
+    def _edits(cls, value: Any, info: ValidationInfo) -> list[dict[str, Any]]:
+        from engine.compose.model import edits_from_json, edits_to_json
+        from engine.errors import EngineInputError
+
+        try:
+            edits = edits_from_json([] if value is None else value)
+        except EngineInputError as exc:
+            raise ValueError(str(exc)) from None
+        data = edits_to_json(edits)
+        _check_length(info.data.get("bpm"), info.data.get("duration"), data, _engine(info))
+        return data
+
     @model_validator(mode="after")
     def _fill(self) -> BeatRequest:
+        from engine.errors import EngineInputError
+
+        try:
+            spec_of(self.model_dump()).validated()  # parts, voices and edits together
+        except EngineInputError as exc:
+            raise ValueError(str(exc)) from None
         if self.target_lufs is None:
             self.target_lufs = _quality_lufs(self.quality)
         genre = get_genre(self.genre)
@@ -250,11 +290,97 @@ class BeatRequest(_Request):
 
     def to_spec(self) -> BeatSpec:
         """The engine's view of this request."""
-        from engine.compose import BeatSpec
+        return spec_of(self.model_dump())
 
-        return BeatSpec(
-            genre=self.genre, bpm=self.bpm, key=self.key, mood=self.mood, duration=self.duration
+    @property
+    def total_seconds(self) -> float:
+        """How long the beat will be: its length in whole bars plus the bars extends add."""
+        return total_seconds(self.bpm, self.duration, self.edits)
+
+
+def spec_of(data: Mapping[str, Any]) -> BeatSpec:
+    """The engine's BeatSpec of a beat request or a beat job's data (the one place that
+    builds it, so stems and MIDI on demand reproduce the clip, edits and all)."""
+    from engine.compose import BeatSpec
+    from engine.compose.model import edits_from_json
+
+    return BeatSpec(
+        genre=str(data["genre"]),
+        bpm=float(data["bpm"]),
+        key=str(data["key"]),
+        mood=str(data["mood"]),
+        duration=float(data["duration"]),
+        exclude=tuple(data.get("exclude") or ()),
+        include=tuple(data.get("include") or ()),
+        edits=edits_from_json(list(data.get("edits") or [])),
+    )
+
+
+def total_seconds(bpm: float, duration: float, edits: list[dict[str, Any]]) -> float:
+    """A beat's length after its extends (edits in JSON form): whole bars at its tempo."""
+    from engine.compose.model import BEATS_PER_BAR, bars_for
+
+    extra = sum(int(edit["extend"]) for edit in edits if "extend" in edit)
+    return (bars_for(duration, bpm) + extra) * BEATS_PER_BAR * 60.0 / bpm
+
+
+def _check_length(
+    bpm: Any, duration: Any, edits: list[dict[str, Any]], engine: EngineSettings
+) -> None:
+    """An extend may not take the beat past the longest one we render."""
+    if not isinstance(bpm, float) or not isinstance(duration, float) or not edits:
+        return
+    seconds = total_seconds(bpm, duration, edits)
+    if seconds > engine.max_duration + 1e-6:
+        raise ValueError(
+            f"That makes the beat {seconds:.0f} s long; I make beats up to "
+            f"{engine.max_duration:g} seconds, so extend it by less."
         )
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'{what} must be a list of names, like ["hats", "melody"].')
+    return [" ".join(v.strip().lower().split()) for v in value]
+
+
+def _part_names(value: Any) -> list[str]:
+    """ "hi-hats", "808" -> "hats", "bass": the engine's part names, each once."""
+    from engine.compose.model import PARTS
+
+    parts: list[str] = []
+    for name in _names(value, "exclude"):
+        part = name if name in PARTS else vocab.PART_PHRASES.get(tuple(vocab.tokenize(name)))
+        if part is None:
+            raise ValueError(f"I can't leave out '{name[:30]}'; the parts are {', '.join(PARTS)}.")
+        if part not in parts:
+            parts.append(part)
+    return parts
+
+
+def _instrument_names(value: Any, genre: str | None) -> list[str]:
+    """ "e-piano", "sax" -> "rhodes", "brass"; one the genre can't take gets a sentence that
+    names the ones it can."""
+    from engine.palettes import INSTRUMENT_LABELS, includable
+
+    names: list[str] = []
+    for name in _names(value, "include"):
+        voice = name if name in INSTRUMENT_LABELS else None
+        voice = voice or vocab.INCLUDE_PHRASES.get(tuple(vocab.tokenize(name)), name)
+        if genre is not None and voice not in includable(genre):
+            have = [INSTRUMENT_LABELS.get(v, v) for v in includable(genre)]
+            shown = INSTRUMENT_LABELS.get(voice, voice)
+            raise ValueError(
+                f"I don't have {shown[:30]} for {genre}; I can add "
+                f"{', '.join(have[:-1])} or {have[-1]}."
+            )
+        if voice not in names:
+            names.append(voice)
+    return names
 
 
 def _target_lufs(value: Any) -> float:
@@ -277,6 +403,46 @@ def _engine_knows_key(key: str) -> bool:
     except EngineInputError:
         return False
     return True
+
+
+class ExtendRequest(_Request):
+    """Extend a beat made before; the DAW API's POST /api/generate/extend body:
+    {"generationId": "...", "bars": 8} or {"generationId": "...", "seconds": 30}."""
+
+    generation_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w-]+$",
+        validation_alias=AliasChoices("generation_id", "generationId"),
+    )
+    bars: int | None = Field(default=None, ge=1, le=MAX_EXTEND_BARS)
+    seconds: float | None = Field(default=None, gt=0, le=MAX_EXTEND_SECONDS)
+
+    @field_validator("bars", mode="before")
+    @classmethod
+    def _bars(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        number = _number(value, "bars")
+        if not number.is_integer() or number < 1:
+            raise ValueError(f"bars must be a whole number of bars, 1 or more, not {value}.")
+        return int(number)
+
+    @field_validator("seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        number = _number(value, "seconds")
+        if number <= 0:
+            raise ValueError(f"seconds must be more than 0, not {value}.")
+        return number
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> ExtendRequest:
+        if (self.bars is None) == (self.seconds is None):
+            raise ValueError('Say how much to add with "bars" or "seconds" (one of them).')
+        return self
 
 
 class StemsRequest(_Request):
@@ -364,6 +530,13 @@ class MasterRequest(_Request):
         return self
 
 
+def _voices_every_genre_has() -> tuple[str, ...]:
+    from engine.palettes import includable
+
+    first = includable(GENRE_NAMES[0])
+    return tuple(v for v in first if all(v in includable(g) for g in GENRE_NAMES))
+
+
 def field_constraints(engine: EngineSettings) -> dict[str, dict[str, Any]]:
     """JSON-Schema limits and choices of each request field, by field name, taken from what
     the validators above check (the engine settings, the genre table, the key speller), so
@@ -383,6 +556,12 @@ def field_constraints(engine: EngineSettings) -> dict[str, dict[str, Any]]:
         "mix_profile": {"enum": list(PROFILES)},
         "format": {"enum": list(FORMATS)},
         "stem_types": {"minItems": 1, "items": {"enum": list(vocab.STEM_TYPES)}},
+        # Up to 4 parts always leave one to play; one instrument of those every genre has
+        # always finds its place (more may, and the error says when they don't).
+        "exclude": {"maxItems": 4, "items": {"enum": list(vocab.PART_WORDS)}},
+        "include": {"maxItems": 1, "items": {"enum": list(_voices_every_genre_has())}},
+        "bars": {"minimum": 1, "maximum": MAX_EXTEND_BARS},
+        "seconds": {"exclusiveMinimum": 0, "maximum": MAX_EXTEND_SECONDS},
         "track_ids": {
             "minItems": 2,
             "maxItems": MAX_TRACKS,
@@ -413,6 +592,10 @@ BEAT_INPUTS = (
     "format",
     "project_id",
     "auto_play",
+    "exclude",
+    "include",
+    "edits",
+    "new_edit",
 )
 
 
@@ -508,6 +691,9 @@ _FIELD_NAMES = {
     "trackId": "trackId",
     "project_id": "projectId",
     "projectId": "projectId",
+    "generation_id": "generationId",
+    "generationId": "generationId",
+    "new_edit": "newEdit",
 }
 
 

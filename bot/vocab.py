@@ -19,7 +19,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -1269,6 +1269,100 @@ STEPS: dict[str, dict[str, int]] = {
     "bpm": {"small": 4, "normal": 8, "big": 16},
     "duration": {"small": 10, "normal": 15, "big": 30},
 }
+
+# --- producer controls ("no hi-hats", "with piano", "redo the hook") -------------------------
+
+# Parts a beat can leave out (engine.compose.model.PARTS) and the words for each.
+PART_WORDS: dict[str, tuple[str, ...]] = {
+    "drums": ("drums", "drum", "drum kit", "kit", "drum track"),
+    "kick": ("kick", "kicks", "kick drum", "kick drums", "bass drum"),
+    "snare": ("snare", "snares", "clap", "claps"),
+    "hats": (
+        "hats", "hat", "hi hats", "hi hat", "hihats", "hihat", "high hats", "high hat", "hh",
+        "hi hat rolls", "hat rolls",
+    ),
+    "perc": ("perc", "percs", "percussion", "shaker", "shakers", "congas", "toms", "rims"),
+    "bass": (
+        "bass", "808", "808s", "bassline", "bass line", "basslines", "sub", "subs", "sub bass",
+        "low end",
+    ),
+    "chords": ("chords", "chord", "harmony", "pads", "keys"),
+    "melody": ("melody", "melodies", "lead", "leads", "topline", "tune", "melodic parts"),
+    "fx": ("fx", "sfx", "effects", "sound effects", "risers", "riser", "impacts", "sweeps"),
+}  # fmt: skip
+# The parts a beat is built from, top level: what "drums only" keeps or drops.
+PART_GROUPS: tuple[str, ...] = ("drums", "bass", "chords", "melody", "fx")
+DRUM_PARTS: tuple[str, ...] = ("kick", "snare", "hats", "perc")
+
+# Instruments "with X" / "add X" / "use X" may ask for: engine voice name -> words
+# (engine.palettes.includable(genre) says which a genre can take).
+INCLUDE_WORDS: dict[str, tuple[str, ...]] = {
+    "piano": ("piano", "pianos", "grand piano", "acoustic piano", "keys", "keyboard"),
+    "rhodes": ("rhodes", "e piano", "epiano", "electric piano", "wurlitzer", "wurli"),
+    "felt": ("felt piano", "soft piano"),
+    "organ": ("organ", "organs", "hammond", "church organ"),
+    "stab": ("stabs", "synth stabs", "stab"),
+    "pad": ("pad", "pads", "synth pad", "synth pads"),
+    "supersaw": ("supersaw", "supersaws", "saws", "saw synth"),
+    "strings": ("strings", "string section", "violin", "violins", "orchestra", "orchestral"),
+    "brass": ("brass", "horns", "horn", "trumpet", "trumpets", "sax", "saxophone", "trombone"),
+    "guitar": ("guitar", "guitars", "electric guitar"),
+    "nylon": ("nylon", "nylon guitar", "acoustic guitar", "spanish guitar", "classical guitar"),
+    "vibes": ("vibraphone", "vibraphones"),
+    "pluck": ("pluck", "plucks", "synth pluck", "synth plucks"),
+    "lead": ("synth lead", "lead synth", "lead"),
+    "bell": ("bell", "bells", "glockenspiel", "chimes", "music box"),
+    "marimba": ("marimba", "xylophone"),
+    "flute": ("flute", "flutes"),
+    "808_dirty": ("distorted 808", "dirty 808", "distorted 808s", "dirty 808s"),
+    "sub": ("sub bass",),
+    "bass": ("electric bass", "bass guitar"),
+    "upright": ("upright bass", "double bass", "upright"),
+    "fm_bass": ("fm bass",),
+    "acid": ("acid bass", "303"),
+    "reese": ("reese", "reese bass"),
+    "wobble": ("wobble", "wobble bass", "wobbles"),
+    "growl": ("growl bass", "growls"),
+    # Instruments we don't play: named as asked, so the answer can list the ones we have.
+    "choir": ("choir", "choirs"),
+    "harp": ("harp",),
+    "cello": ("cello", "cellos"),
+    "sitar": ("sitar",),
+    "banjo": ("banjo",),
+    "accordion": ("accordion",),
+    "kalimba": ("kalimba",),
+    "harmonica": ("harmonica",),
+    "ukulele": ("ukulele", "uke"),
+}  # fmt: skip
+
+# Sections a beat may have (engine.compose.model.SECTION_NAMES) and "bridge", which the
+# engine answers with the sections the beat does have.
+SECTION_WORDS: dict[str, tuple[str, ...]] = {
+    "intro": ("intro", "intros", "opening"),
+    "verse": ("verse", "verses"),
+    "hook": ("hook", "hooks", "chorus", "choruses", "refrain"),
+    "drop": ("drop", "drops"),
+    "build": ("build", "buildup", "build up", "builds"),
+    "break": ("break", "breakdown", "break down"),
+    "outro": ("outro", "ending"),
+    "head": ("head",),
+    "solo": ("solo",),
+    "bridge": ("bridge",),
+}
+
+
+def _phrase_index(table: Mapping[str, tuple[str, ...]], *, names: bool = True) -> dict[Phrase, str]:
+    index: dict[Phrase, str] = {}
+    for name, words in table.items():
+        for word in (name, *words) if names else words:
+            index.setdefault(_phrase(word), name)
+    return index
+
+
+PART_PHRASES: dict[Phrase, str] = _phrase_index(PART_WORDS)
+INCLUDE_PHRASES: dict[Phrase, str] = _phrase_index(INCLUDE_WORDS, names=False)
+SECTION_PHRASES: dict[Phrase, str] = _phrase_index(SECTION_WORDS)
+
 
 # --- the phrase table ---------------------------------------------------------------------
 

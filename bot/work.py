@@ -23,6 +23,8 @@ from typing import Any
 
 from bot.errors import NotFound
 from bot.jobs import JobRecord, JobType
+from bot.replies import controls_note
+from bot.requests import spec_of
 from bot.store import ClipStore
 
 Progress = Callable[[str, float], None]
@@ -66,19 +68,6 @@ def resolve_inputs(type: JobType, data: Mapping[str, Any], store: ClipStore) -> 
 # --- child-process work ------------------------------------------------------------------
 
 
-def _spec(beat: Mapping[str, Any]) -> Any:
-    """The engine's BeatSpec of a beat request (a beat job's data)."""
-    from engine.compose import BeatSpec
-
-    return BeatSpec(
-        genre=beat["genre"],
-        bpm=float(beat["bpm"]),
-        key=beat["key"],
-        mood=beat["mood"],
-        duration=float(beat["duration"]),
-    )
-
-
 def render_beat(
     data: Mapping[str, Any], inputs: Mapping[str, Any], folder: str, *, progress: Progress
 ) -> dict[str, Any]:
@@ -91,7 +80,7 @@ def render_beat(
         from engine.ffmpeg import require_ffmpeg
 
         require_ffmpeg()  # say how to install ffmpeg now, not after a whole render
-    spec = _spec(data)
+    spec = spec_of(data)
     result = make_beat(
         spec,
         int(data["seed"]),
@@ -117,6 +106,13 @@ def render_beat(
         "duration": round(result.duration, 3),
         "lufs": round(result.loudness.lufs, 2),
         "truePeak": round(result.loudness.true_peak, 2),
+        # what the card says about the producer controls (bot.replies.controls_note)
+        "exclude": list(spec.exclude),
+        "include": list(spec.include),
+        "edits": list(data.get("edits") or []),
+        "leftOut": list(result.left_out),
+        "newEdit": bool(data.get("new_edit")),
+        "sections": [[name, bars] for name, bars in result.sections],
     }
 
 
@@ -133,7 +129,7 @@ def beat_stems(
     if not cache.is_dir():
         fresh = Path(folder) / STEMS
         render_stems(
-            _spec(beat),
+            spec_of(beat),
             int(beat["seed"]),
             fresh,
             sr=int(beat.get("sample_rate") or 44100),
@@ -189,7 +185,7 @@ def beat_midi(beat: Mapping[str, Any], folder: Path) -> Path:
             raise NotFound(BEAT_GONE)
         part = folder / f".{MIDI}.{uuid.uuid4().hex[:8]}"
         try:
-            render_midi(_spec(beat), int(beat["seed"]), part)
+            render_midi(spec_of(beat), int(beat["seed"]), part)
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
@@ -398,11 +394,13 @@ def _file(kind: str, title: str, path: Path, store: ClipStore) -> dict[str, Any]
 def _summary_text(summary: Mapping[str, Any]) -> str:
     kind = summary["kind"]
     if kind == "beat":
-        return (
+        text = (
             f"Here's your {summary['mood']} {summary['genre']} beat: {summary['bpm']:g} BPM, "
             f"{summary['key']}, {summary['duration']:.0f} s, seed {summary['seed']} "
             f"({summary['lufs']:.1f} LUFS, {summary['truePeak']:.1f} dBTP)."
         )
+        note = controls_note(summary)
+        return f"{text} {note}" if note else text
     if kind == "stems":
         return (
             f"Stems ready: {', '.join(Path(s).stem for s in summary['stems'])}. {summary['note']}"

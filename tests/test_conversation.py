@@ -169,7 +169,7 @@ def resolved(text: str, state: ThreadState | None) -> Any:
 
 
 # auto_play is a per-request DAW switch, not part of the music a follow-up carries over.
-SKIP = ("seed", "notes", "auto_play")
+SKIP = ("seed", "notes", "auto_play", "new_edit")
 
 
 def test_again_keeps_everything_but_asks_for_a_new_seed(last: ThreadState) -> None:
@@ -196,7 +196,9 @@ def test_make_it_faster_adds_to_the_last_bpm_and_keeps_the_seed(last: ThreadStat
 def test_same_but_in_d_minor(last: ThreadState) -> None:
     res = resolved("same but in D minor", last)
     kept = {
-        k: v for k, v in last.params.items() if k not in ("notes", "auto_play") and v is not None
+        k: v
+        for k, v in last.params.items()
+        if k not in ("notes", "auto_play", "new_edit") and v is not None
     }
     assert res.params == {**kept, "key": "Dm"}
 
@@ -245,7 +247,7 @@ def test_stems_and_master_refer_to_the_last_clip(last: ThreadState) -> None:
     master = resolved("master it for club", last)
     assert (master.kind, master.generation_id, master.params) == ("master", "gen-1",
                                                                   {"quality": "club"})  # fmt: skip
-    assert resolved("just the drums", None).question == ASK_WHICH_CLIP
+    assert resolved("just the drums stem", None).question == ASK_WHICH_CLIP
 
 
 def test_generate_applies_relative_words_to_the_genre_tempo(settings: Settings) -> None:

@@ -164,7 +164,9 @@ async def test_discord_mention_opens_thread_and_posts_the_beat(
     assert abs(audio_seconds(mp3) - float(fields["Duration"].split()[0])) < 0.2
     assert any(name.endswith(".png") for name, _ in final.files)
     labels = [b["label"] for b in buttons_of(final)]
-    assert labels == ["Variation", "Faster", "Slower", "Stems", "Master", "MIDI"]
+    assert labels == [
+        "Variation", "Faster", "Slower", "Stems", "Mute drums", "Mute melody", "Master", "MIDI",
+    ]  # fmt: skip
     assert all(b["custom_id"].startswith("beatbot:") for b in buttons_of(final))
     assert final.json["allowed_mentions"] == {"parse": []}
     # The status said the length the clip really has: 4 s at 140 BPM is 2 whole bars, 3 s.

@@ -129,9 +129,9 @@ def test_absolute_tempo_wins_over_relative_words() -> None:
         ("bpm +3", {"bpm": 3}),
         ("lower the tempo by 7", {"bpm": -7}),
         ("make it 15 seconds shorter", {"duration": -15}),
-        ("longer by 20 seconds", {"duration": 20}),
+        ("darker and longer by 20 seconds", {"duration": 20}),  # with a change: re-rendered
         ("a lot longer", {"duration": 30}),
-        ("+1 minute", {"duration": 60}),
+        ("faster, +1 minute", {"bpm": 8, "duration": 60}),
         # percentages of the last beat's tempo or length
         ("20% quicker", {"bpm_percent": 20}),
         ("speed it up 15%", {"bpm_percent": 15}),

@@ -31,7 +31,10 @@ ALLOWED = {
     "master": {"quality", "target_lufs"},
     "mix": {"mix_profile", "quality", "target_lufs"},
 }
+ALLOWED["generate"] |= {"exclude", "include", "restore", "extend_bars", "extend_seconds"}
+ALLOWED["generate"] |= {"section", "part", "takes"}
 ALLOWED["variation"] = ALLOWED["refine"] = ALLOWED["generate"]
+PARTS = {"drums", "kick", "snare", "hats", "perc", "bass", "chords", "melody", "fx"}
 
 # Pieces of real requests, so generated messages hit the interesting paths, not only noise.
 FRAGMENTS = [
@@ -49,7 +52,9 @@ FRAGMENTS = [
     "20% faster", "10 percent slower", "faster, like 150", "surprise me", "anything",
     "dealer's choice", "uk garage", "2step", "two-step", "daft punk", "phonk", "funk", "tarp",
     "trpa", "rtap", "Drill.", "144.", "mastered at -9 LUFS", "mix it warm", "club master",
-    "yes", "a minor change",
+    "yes", "a minor change", "no hi-hats", "without melody", "drums only", "no problem",
+    "with piano", "add strings", "extend it by 8 bars", "add 4 bars", "30 seconds longer",
+    "redo the hook", "different drums in the verse", "drums back", "give me 4 versions",
 ]  # fmt: skip
 messages = st.one_of(
     st.text(max_size=300),
@@ -105,6 +110,21 @@ def check_contract(text: str) -> dict[str, Any]:
     if "stems" in params:
         assert params["stems"] and set(params["stems"]) <= set(vocab.STEM_TYPES)
         assert len(set(params["stems"])) == len(params["stems"])
+    for name in ("exclude", "restore"):  # parts, each once, in a non-empty list
+        if name in params:
+            assert params[name] and set(params[name]) <= PARTS, data
+            assert len(set(params[name])) == len(params[name])
+    if "include" in params:
+        assert params["include"] and set(params["include"]) <= set(vocab.INCLUDE_WORDS)
+    if "extend_bars" in params:
+        assert kind == "refine" and isinstance(params["extend_bars"], int)
+        assert params["extend_bars"] > 0 and "extend_seconds" not in params
+    if "extend_seconds" in params:
+        assert kind == "refine" and params["extend_seconds"] > 0
+    if "section" in params:
+        assert kind in ("variation", "refine") and params["section"] in vocab.SECTION_WORDS
+    if "part" in params:
+        assert "section" in params and params["part"] in PARTS
     return data
 
 

@@ -183,8 +183,8 @@ TABLE: list[Row] = [
     ("make it slower", "refine", {}, {"bpm": -8}),
     ("make it longer", "refine", {}, {"duration": 15}),
     ("a little shorter", "refine", {}, {"duration": -10}),
-    ("10 seconds longer", "refine", {}, {"duration": 10}),
-    ("add 30 seconds", "refine", {}, {"duration": 30}),
+    ("10 seconds longer", "refine", {"extend_seconds": 10}, {}),  # issue 22: an extend
+    ("add 30 seconds", "refine", {"extend_seconds": 30}, {}),
     ("darker", "refine", {"mood": "dark"}, {}),
     ("more aggressive", "refine", {"mood": "aggressive"}, {}),
     ("make it sad", "refine", {"mood": "sad"}, {}),
@@ -357,7 +357,7 @@ TABLE: list[Row] = [
     ("trap beat for thirty seconds", "generate", {"genre": "trap", "duration": 30}, {}),
     ("make it one fifty", "refine", {"bpm": 150}, {}),
     ("twenty bpm faster", "refine", {}, {"bpm": 20}),
-    ("ten seconds longer", "refine", {}, {"duration": 10}),
+    ("ten seconds longer", "refine", {"extend_seconds": 10}, {}),
     ("one more, but at one twenty", "variation", {"bpm": 120}, {}),
     (
         "between ninety and a hundred bpm, boom bap",

@@ -46,7 +46,7 @@ def test_what_was_said_wins(settings: Settings) -> None:
         "genre": "lo-fi", "bpm": 75.0, "key": "Ebm", "mood": "sad", "duration": 45.0,
         "seed": request.seed, "quality": "club", "target_lufs": -8.0, "mix_profile": "warm",
         "format": settings.engine.default_format, "notes": [], "project_id": None,
-        "auto_play": False,
+        "auto_play": False, "exclude": [], "include": [], "edits": [], "new_edit": False,
     }  # fmt: skip
 
 

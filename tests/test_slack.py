@@ -249,7 +249,7 @@ async def test_slack_finished_beat_is_uploaded_to_the_thread_with_card_and_butto
     for expected in ("trap", "140", "Seed", "LUFS", "Key"):
         assert expected in fields
     ids = [b["action_id"] for b in actions["elements"]]
-    assert len(ids) == len(set(ids)) == 6 and "beatbot:variation" in ids
+    assert len(ids) == len(set(ids)) == 8 and "beatbot:variation" in ids  # with Mute drums/melody
     (upload,) = fake.calls_to("files.completeUploadExternal")
     # The result's sentence is said once, on the card: not in the status or the upload.
     sentence = card["text"]

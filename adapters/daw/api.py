@@ -22,12 +22,14 @@ from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json
 from adapters.daw.wire import history_json, iso_utc, job_status, public_files, result_json
 from bot.assistant import Assistant, queue_beat, queue_job, queue_takes
-from bot.errors import BadAudio, NotFound, UploadTooLarge
+from bot.conversation import extended
+from bot.errors import BadAudio, InvalidRequest, NotFound, UploadTooLarge
 from bot.filenames import download_name
 from bot.jobs import JobRecord, JobState, JobType, Origin
 from bot.messages import Attachment, Message
 from bot.requests import (
     BeatRequest,
+    ExtendRequest,
     MasterRequest,
     MixRequest,
     StemsRequest,
@@ -38,7 +40,7 @@ from bot.services import Services
 from bot.store import Upload
 from bot.takes import MAX_TAKES
 from engine.audio_io import MIN_SECONDS, AudioInfo, probe
-from engine.compose import BEATS_PER_BAR, bars_for
+from engine.compose import BEATS_PER_BAR
 from engine.errors import AudioInputError
 from engine.genres import GENRES
 
@@ -132,10 +134,37 @@ async def _queue_takes(svc: Services, beat: BeatRequest, count: int, user: str) 
     )
 
 
+@routes.post("/api/generate/extend")
+async def generate_extend(request: web.Request) -> web.Response:
+    """The caller's beat with bars appended (same seed, every bar before kept): a new
+    generation, queued and reported like POST /api/generate/beat."""
+    svc = _services(request)
+    user = user_of(request)
+    asked = _validated(ExtendRequest, await json_body(request))
+    source = await svc.jobs.job_for_generation(asked.generation_id)
+    if source is None or not source.belongs_to(user) or source.type is not JobType.BEAT:
+        raise NotFound(f"There is no beat with generationId {asked.generation_id!r} for you.")
+    params = extended(source.data, bars=asked.bars, seconds=asked.seconds)
+    try:
+        beat = beat_request(params, svc.settings, name_field=True)
+    except InvalidRequest as exc:  # a good body this beat can't take (too long)
+        raise HTTPProblem(422, exc.message) from None
+    record = await queue_beat(svc, beat, user, _origin(user, beat.project_id or ""))
+    return ok(
+        {
+            "message": "Extend job queued",
+            "jobId": record.job_id,
+            "generationId": record.generation_id,
+            **beat_as_made(beat),
+        },
+        status=202,
+    )
+
+
 def beat_as_made(beat: BeatRequest) -> dict[str, Any]:
     """The request with its defaults resolved, and the length the beat will really have:
-    the engine renders whole 4/4 bars."""
-    bars = bars_for(beat.duration, beat.bpm)
+    the engine renders whole 4/4 bars (and an extend's bars after them)."""
+    bars = round(beat.total_seconds * beat.bpm / (60.0 * BEATS_PER_BAR))
     return {
         "genre": beat.genre,
         "bpm": beat.bpm,
@@ -149,6 +178,9 @@ def beat_as_made(beat: BeatRequest) -> dict[str, Any]:
         "format": beat.format,
         "targetLoudness": beat.target_lufs,
         "notes": list(beat.notes),
+        "exclude": list(beat.exclude),
+        "include": list(beat.include),
+        "edits": list(beat.edits),
     }
 
 

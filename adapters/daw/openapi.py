@@ -18,6 +18,7 @@ from adapters.daw.http import USER_ID_PATTERN
 from bot.config import EngineSettings
 from bot.requests import (
     BeatRequest,
+    ExtendRequest,
     MasterRequest,
     MixRequest,
     StemsRequest,
@@ -55,6 +56,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              (400, 429), description="Every field is optional: the genre's tempo, key and mood "
              "and the configured length, quality and profile fill what is left out. The 202 "
              "echoes the beat as it will be made, its duration rounded to whole bars."),
+    Endpoint("post", "/api/generate/extend", "Extend a beat", schemas.BeatQueued, 202,
+             ExtendRequest, (400, 404, 422, 429), description="Appends bars to one of your beats "
+             '(generationId): {"bars": 8}, or {"seconds": 30} for the whole bars nearest 30 s '
+             "at its tempo. Same seed, parts and earlier edits, so every bar before stays as "
+             "it was; a new generation, followed like POST /api/generate/beat (202, then /ws "
+             "events). 404 for a generationId that isn't one of your beats."),
     Endpoint("post", "/api/generate/stems", "Split an upload into stems", schemas.JobQueued, 202,
              StemsRequest, (400, 404, 429)),
     Endpoint("post", "/api/generate/mix", "Auto-mix uploads", schemas.JobQueued, 202, MixRequest,
@@ -91,6 +98,7 @@ _ERROR_TEXT = {
     409: "The job is not in a state that allows this",
     413: "Upload too large",
     415: "Upload is not audio",
+    422: "The beat can't take it (an extend past the longest beat we make)",
     426: "Not a WebSocket handshake",
     429: "Rate limit or daily quota reached (see Retry-After)",
 }
@@ -130,7 +138,7 @@ def _request_schema(
     constraints = field_constraints(engine)
     properties: dict[str, Any] = {}
     for name, spec in schema.get("properties", {}).items():
-        if name == "notes":
+        if name in ("notes", "new_edit", "edits"):  # set by the server (edits: see extend)
             continue
         if name in constraints:
             _constrain(spec, constraints[name])
@@ -141,6 +149,8 @@ def _request_schema(
     if model is BeatRequest:
         required = []  # defaults fill every field (beat_request); even {} is a beat
         _beat_defaults(properties, engine)
+    if model is ExtendRequest:
+        _one_amount(schema)
     if required:
         schema["required"] = required
     return ref
@@ -171,6 +181,23 @@ def _beat_defaults(properties: dict[str, Any], engine: EngineSettings) -> None:
         "the 202 then lists each take's job under `takes`, and /ws brings one "
         'generation:completed for the group (result kind "takes").',
     }
+    properties["exclude"]["description"] = 'Parts to leave out, e.g. ["hats", "melody"].'
+    properties["include"]["description"] = (
+        'Instruments to use, e.g. ["piano", "strings"]; what the genre can take.'
+    )
+
+
+def _one_amount(schema: dict[str, Any]) -> None:
+    """An extend names bars or seconds, exactly one of them."""
+    properties = schema["properties"]
+    for name in ("bars", "seconds"):
+        spec = properties[name]
+        (kept,) = [b for b in spec.pop("anyOf") if b.get("type") != "null"]
+        spec.update(kept)
+        spec.pop("default", None)
+    properties["bars"]["description"] = "Whole bars to append."
+    properties["seconds"]["description"] = "Seconds to append, as the whole bars nearest them."
+    schema["oneOf"] = [{"required": ["bars"]}, {"required": ["seconds"]}]
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +243,8 @@ def openapi_document(engine: EngineSettings, server_url: str = "/") -> dict[str,
             content = _json(_request_schema(ep.request, components, engine))
             if ep.request is BeatRequest:
                 content["application/json"]["example"] = {"genre": "house", "duration": 8}
+            if ep.request is ExtendRequest:
+                content["application/json"]["example"] = {"generationId": "…", "bars": 8}
             operation["requestBody"] = {"required": True, "content": content}
         paths.setdefault(ep.path, {})[ep.method] = operation
     paths["/api/files"] = {"post": _upload_operation(components, failure)}

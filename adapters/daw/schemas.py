@@ -143,6 +143,20 @@ class JobResult(_Open):
     originalUrl: str | None = Field(
         default=None, description="A master's source, to compare A/B against audioUrl."
     )
+    exclude: list[str] | None = Field(default=None, description="A beat's parts left out.")
+    include: list[str] | None = Field(default=None, description="Instruments it was asked for.")
+    edits: list[dict[str, Any]] | None = Field(
+        default=None, description='Its extends and redone sections: {"extend": 8}, ...'
+    )
+    leftOut: list[str] | None = Field(
+        default=None, description="Parts left out that the beat would have played."
+    )
+    sections: list[list[Any]] | None = Field(
+        default=None, description='Its sections in order, as [name, bars]: [["intro", 4], ...]'
+    )
+    newEdit: bool | None = Field(
+        default=None, description="This render made the last of its edits (the card says so)."
+    )
 
 
 class TakeOutcome(_Open):
@@ -212,6 +226,13 @@ class BeatQueued(JobQueued):
         description='Only when "takes" asked for 2 to 4: one job per take (seed is the first '
         "take's, each take's own is listed); jobId/generationId then name the group, whose "
         'generation:progress and one generation:completed (result kind "takes") come on /ws.',
+    )
+    exclude: list[str] = Field(default_factory=list, description="Parts left out.")
+    include: list[str] = Field(default_factory=list, description="Instruments asked for.")
+    edits: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='Extends and redone sections, in order: {"extend": 8}, {"redo": "hook", '
+        '"part": "all", "take": 1}.',
     )
 
 

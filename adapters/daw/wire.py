@@ -216,7 +216,7 @@ async def event_frame(svc: Services, entry_id: str, name: str, data: Mapping[str
             if original:
                 public["result"]["originalUrl"] = original
         if name == "generation:completed" and result.get("kind") == "beat":
-            public["actions"] = actions_json(actions_for(gid))
+            public["actions"] = actions_json(actions_for(gid, result.get("exclude") or ()))
     return {"event": name, "data": public, "id": entry_id}
 
 

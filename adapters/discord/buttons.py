@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.assistant import actions_for
+from bot.assistant import button_command, button_slug
 from bot.messages import Action
 from bot.takes import pick_command
 
@@ -20,14 +20,12 @@ _STYLE = {"variation": discord.ButtonStyle.primary}
 
 
 def slug(action: Action) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", action.label.lower()).strip("-")
+    return button_slug(action.label)
 
 
 def command_for(action_slug: str, generation_id: str) -> str | None:
-    """The assistant command a button stands for (None: a button we no longer have); a
-    take's "Pick 2" says which take, its generation id names the take's clip."""
-    found = (a.command for a in actions_for(generation_id) if slug(a) == action_slug)
-    return next(found, None) or pick_command(action_slug)
+    """The assistant command a button stands for (None: a button we no longer have)."""
+    return button_command(action_slug, generation_id)
 
 
 def _style(action_slug: str) -> discord.ButtonStyle:
@@ -38,7 +36,7 @@ def _style(action_slug: str) -> discord.ButtonStyle:
 
 class ActionButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=PREFIX + r":(?P<slug>[a-z0-9-]+):(?P<gid>[0-9a-fA-F-]{1,64})",
+    template=PREFIX + r":(?P<slug>[a-z0-9-]+):(?P<gid>[0-9a-fA-F-]{0,64})",
 ):
     def __init__(self, action_slug: str, generation_id: str, label: str | None = None) -> None:
         super().__init__(

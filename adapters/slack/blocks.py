@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.chat_common import neutralise_mentions
-from bot.assistant import actions_for
+from bot.assistant import button_command, button_slug
 from bot.messages import (
     Action,
     ErrorReply,
@@ -20,7 +19,6 @@ from bot.messages import (
     TextReply,
 )
 from bot.richtext import Markup, RichText, render
-from bot.takes import pick_command
 
 ACTION_PREFIX = "beatbot:"
 MAX_SECTION = 2900  # Slack's section text limit is 3000 characters
@@ -68,15 +66,12 @@ def reply_text(reply: Reply) -> str:
 
 def action_id(action: Action) -> str:
     """One action_id per command ("beatbot:variation"), so Slack keeps them apart."""
-    return ACTION_PREFIX + re.sub(r"[^a-z0-9]+", "-", action.label.lower()).strip("-")
+    return ACTION_PREFIX + button_slug(action.label)
 
 
 def command_for(action_id_: str, generation_id: str) -> str | None:
     """The command behind a pressed button; computed, not stored, so it survives restarts."""
-    for action in actions_for(generation_id):
-        if action_id(action) == action_id_:
-            return action.command
-    return pick_command(action_id_.removeprefix(ACTION_PREFIX))  # a take's "Pick 2"
+    return button_command(action_id_.removeprefix(ACTION_PREFIX), generation_id)
 
 
 def actions_block(actions: Sequence[Action], generation_id: str) -> dict[str, Any]:

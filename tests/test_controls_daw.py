@@ -1,0 +1,135 @@
+"""Issue 22 through the DAW server: POST /api/generate/extend queued like a beat, its events on
+/ws (with the part toggles as buttons), the extended clip downloaded and measured; bad
+bodies, unknown and other people's beats; a beat asked for without a part."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import soundfile
+from aiohttp.test_utils import TestClient
+from yarl import URL
+
+from adapters.daw_server import create_app
+from bot.config import Settings
+from bot.connections import RedisHandle
+from bot.services import Services
+from tests.daw_schemas import Documents, fetch_documents
+from tests.workers import run_worker
+
+TOKEN = "test-token-0123456789"
+ADA = {"Authorization": f"Bearer {TOKEN}", "x-user-id": "ada"}
+BOB = {"Authorization": f"Bearer {TOKEN}", "x-user-id": "bob"}
+BPM = 120  # a bar is 2 s
+
+
+@pytest.fixture
+async def api(services: Services, aiohttp_client: Callable[..., Any]) -> TestClient:
+    return await aiohttp_client(create_app(services, TOKEN))
+
+
+async def completed(ws: aiohttp.ClientWebSocketResponse, documents: Documents) -> dict[str, Any]:
+    """The next generation:completed frame (every frame checked against the document)."""
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), timeout=60)
+        documents.check_frame(frame)
+        if frame["event"] == "generation:completed":
+            return frame
+
+
+async def clip_seconds(api: TestClient, result: dict[str, Any]) -> float:
+    data = await (await api.get(str(URL(result["audioUrl"]).relative()))).read()
+    info = soundfile.info(io.BytesIO(data))
+    return info.frames / info.samplerate
+
+
+async def test_daw_extend_appends_bars_with_the_same_events_and_a_longer_clip(
+    api: TestClient, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    documents = await fetch_documents(api, TOKEN)
+    ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
+    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    beat = await api.post(
+        "/api/generate/beat",
+        json={"genre": "house", "bpm": BPM, "duration": 8, "exclude": ["hi-hats"]},
+        headers=ADA,
+    )
+    queued = await beat.json()
+    assert beat.status == 202, queued
+    documents.check_rest("BeatQueued", queued)
+    assert (queued["bars"], queued["exclude"]) == (4, ["hats"])
+    await run_worker(settings, redis_handle)
+    first = (await completed(ws, documents))["data"]
+
+    response = await api.post(
+        "/api/generate/extend",
+        json={"generationId": queued["generationId"], "bars": 2},
+        headers=ADA,
+    )
+    extend = await response.json()
+    assert response.status == 202, extend
+    documents.check_rest("BeatQueued", extend)
+    assert extend["message"] == "Extend job queued" and extend["seed"] == queued["seed"]
+    assert (extend["bars"], extend["duration"], extend["exclude"]) == (6, 12.0, ["hats"])
+    assert extend["edits"] == [{"extend": 2}] and extend["generationId"] != queued["generationId"]
+    await run_worker(settings, redis_handle)
+    frame = (await completed(ws, documents))["data"]
+    await ws.close()
+    assert frame["generationId"] == extend["generationId"]
+    added = await clip_seconds(api, frame["result"]) - await clip_seconds(api, first["result"])
+    assert added == pytest.approx(2 * 4 * 60 / BPM, abs=0.05)
+    assert "Extended by 2 bars to 12 s (6 bars)." in frame["result"]["summary"]
+    assert "No hi-hats." in frame["result"]["summary"]
+    labels = [a["label"] for a in frame["actions"]]
+    assert "Stems" in labels and "Mute drums" in labels and "Mute melody" in labels
+
+    # seconds: the whole bars nearest them at the beat's tempo
+    again = await api.post(
+        "/api/generate/extend",
+        json={"generationId": extend["generationId"], "seconds": 5},
+        headers=ADA,
+    )
+    body = await again.json()
+    assert again.status == 202 and body["edits"] == [{"extend": 2}, {"extend": 2}], body
+    assert body["bars"] == 8
+
+
+async def test_daw_extend_refuses_what_it_cant_do_in_json(
+    api: TestClient, services: Services
+) -> None:
+    beat = await api.post("/api/generate/beat", json={"genre": "trap", "duration": 8}, headers=ADA)
+    gid = (await beat.json())["generationId"]
+    cases: list[tuple[dict[str, Any], dict[str, str], int, str]] = [
+        ({"generationId": gid}, ADA, 400, '"bars" or "seconds"'),
+        ({"generationId": gid, "bars": 2, "seconds": 4}, ADA, 400, '"bars" or "seconds"'),
+        ({"generationId": gid, "bars": 0}, ADA, 400, "bars"),
+        ({"generationId": gid, "bars": 1.5}, ADA, 400, "whole number"),
+        ({"generationId": gid, "seconds": -3}, ADA, 400, "seconds"),
+        ({"bars": 2}, ADA, 400, "generationId"),
+        ({"generationId": gid, "bars": 500}, ADA, 422, "extend it by less"),
+        ({"generationId": "feedface", "bars": 2}, ADA, 404, "no beat"),
+        ({"generationId": gid, "bars": 2}, BOB, 404, "no beat"),  # someone else's beat
+    ]
+    for body, headers, status, words in cases:
+        response = await api.post("/api/generate/extend", json=body, headers=headers)
+        answer = await response.json()
+        assert response.status == status, (body, answer)
+        assert answer["success"] is False and words in answer["error"], (body, answer)
+    not_json = await api.post("/api/generate/extend", data=b"{", headers=ADA)
+    assert not_json.status == 400 and (await not_json.json())["success"] is False
+    # exclude/include on a new beat are checked the same way
+    harp = await api.post(
+        "/api/generate/beat", json={"genre": "trap", "include": ["harp"]}, headers=ADA
+    )
+    assert harp.status == 400 and "I can add" in (await harp.json())["error"]
+    everything = await api.post(
+        "/api/generate/beat",
+        json={"genre": "trap", "exclude": ["drums", "bass", "chords", "melody", "fx"]},
+        headers=ADA,
+    )
+    assert everything.status == 400 and "nothing to play" in (await everything.json())["error"]
