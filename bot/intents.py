@@ -167,12 +167,17 @@ _TAKE_WORDS = {
 }  # fmt: skip
 
 
+_KEEPS_SEED = frozenset({"extend_bars", "extend_seconds", "section"})
+
+
 def with_takes(intent: Intent, text: str) -> Intent:
     """The intent with `takes` when the message asks for several (the caller checks the
     range). Said alone ("give me 4 versions") it means takes of the thread's beat."""
     match = _TAKES.search(text)
     if match is None or intent.kind not in ("generate", "variation", "refine", "unknown"):
         return intent
+    if _KEEPS_SEED & intent.params.keys():
+        return intent  # an extend or a redo keeps the beat's seed: takes would each draw one
     raw = " ".join(match["n"].lower().split())
     takes = int(raw) if raw.isdigit() else _TAKE_WORDS.get(raw, 2)
     kind = "variation" if intent.kind in ("unknown", "refine") else intent.kind
@@ -344,6 +349,8 @@ _VAGUE_BEFORE = re.compile(
 )
 _VAGUE_AFTER = re.compile(r"\s*(?:long|beat|track|loop|clip|song|of|instrumental)\b")
 _DECADE_CONTEXT_BEFORE = re.compile(r"(?:for|lasting|length|duration|of|is|be|it|just|only)\s*$")
+# "not too fast", "not so long", "less slow": a change tempered the other way.
+_TEMPERING = frozenset({"too", "so", "less"})
 _CHANGE_UP = frozenset({"faster", "quicker", "higher", "up", "more", "longer", "extra"})
 
 
@@ -1003,6 +1010,14 @@ def _decide(r: _Reading) -> tuple[str, dict[str, Any], dict[str, Any], str | Non
                 stem_selected = True
         elif category == "change":
             field_name, sign = value.split(":")
+            if negated(index):
+                # "not too fast", "less slow": a nudge the other way; "don't make it
+                # faster" asks for no change.
+                if not _TEMPERING & set(tokens[max(0, index - 2) : index]):
+                    continue
+                sign = str(-int(sign))
+                changes.setdefault(field_name, int(sign) * vocab.STEPS[field_name]["small"])
+                continue
             compared = compared or size > 1 or tokens[index] not in ("fast", "slow")
             if field_name not in changes:
                 before = {

@@ -137,12 +137,15 @@ TAKES: list[Row] = [
     ("four options", "variation", {"takes": 4}, {}),
 ]
 
-# Everyday phrases with "no"/"not"/"with": what they meant before issue 22.
+# Everyday phrases with "no"/"not"/"with" that name no part: not controls ("not too fast" is
+# a tempo nudge, slower).
 UNCHANGED: list[Row] = [
     ("no problem", "unknown", {}, {}),
     ("no thanks", "unknown", {}, {}),
     ("no worries", "unknown", {}, {}),
-    ("not too fast", "refine", {}, {"bpm": 8}),
+    ("not too fast", "refine", {}, {"bpm": -4}),  # a nudge slower, not faster
+    ("a trap beat, not too fast", "generate", {"genre": "trap"}, {"bpm": -4}),
+    ("less slow", "refine", {}, {"bpm": 4}),
     ("just the vocals", "stems", {"stems": ["vocals"]}, {}),
     ("just the drums stem", "stems", {"stems": ["drums"]}, {}),
     ("stems without vocals", "stems", {"stems": ["drums", "bass", "melody"]}, {}),
