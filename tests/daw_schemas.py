@@ -7,6 +7,7 @@ so a test fails the moment the server sends something its documents don't descri
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -71,3 +72,18 @@ async def fetch_documents(client: Any, token: str) -> Documents:
         assert response.status == 200, path
         documents.append(await response.json())
     return Documents(*documents)
+
+
+async def frames_until(
+    ws: Any, last: str, documents: Documents, job_id: str | None = None, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """WebSocket frames up to the first `last` event (of `job_id`, when given), each checked
+    against /api/asyncapi.json and for camelCase keys."""
+    frames = []
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), timeout=timeout)
+        documents.check_frame(frame)
+        assert snake_keys(frame) == [], frame["event"]
+        frames.append(frame)
+        if frame["event"] == last and job_id in (None, frame["data"].get("jobId")):
+            return frames

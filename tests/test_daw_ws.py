@@ -17,7 +17,7 @@ from adapters.daw_server import create_app
 from bot.config import Secrets, Settings, load_settings
 from bot.connections import RedisHandle
 from bot.services import Services
-from tests.daw_schemas import Documents, fetch_documents, snake_keys
+from tests.daw_schemas import Documents, fetch_documents, frames_until
 from tests.workers import run_worker
 
 TOKEN = "ws-test-token"
@@ -34,20 +34,6 @@ async def api(services: Services, aiohttp_client: Callable[..., Any]) -> TestCli
 @pytest.fixture
 async def documents(api: TestClient) -> Documents:
     return await fetch_documents(api, TOKEN)
-
-
-async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse, last: str, documents: Documents
-) -> list[dict[str, Any]]:
-    """Frames up to the first `last` event, each checked against /api/asyncapi.json."""
-    frames = []
-    while True:
-        frame = await asyncio.wait_for(ws.receive_json(), timeout=30)
-        documents.check_frame(frame)
-        assert snake_keys(frame) == [], frame["event"]
-        frames.append(frame)
-        if frame["event"] == last:
-            return frames
 
 
 async def test_daw_ws_sends_the_seed_events_in_order_and_resumes(

@@ -28,9 +28,8 @@ from bot.liveness import HEARTBEAT_TTL, LOST_STAGE
 from bot.messages import JobAccepted, Message
 from bot.services import Services
 from engine.audio_io import decode
-from tests.daw_schemas import fetch_documents
+from tests.daw_schemas import fetch_documents, frames_until
 from tests.fault_procs import WorkerProcess, wait_for, worker_env
-from tests.test_daw_ws import frames_until
 
 BEAT_SECONDS = 12
 RECOVERY_LIMIT = 30.0  # seconds from the kill until the job runs again (goal: 10)

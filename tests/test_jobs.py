@@ -31,8 +31,7 @@ from bot.services import Services
 from engine.audio_io import decode
 from tests import pool_work
 from tests.audio_fixtures import write_tone
-from tests.daw_schemas import fetch_documents
-from tests.test_daw_ws import frames_until
+from tests.daw_schemas import fetch_documents, frames_until
 from tests.workers import run_worker
 
 AUTH = {"Authorization": "Bearer links-token"}

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from yarl import URL
@@ -18,7 +17,7 @@ from bot.config import Settings
 from bot.connections import RedisHandle
 from bot.jobs import JobState
 from bot.services import Services
-from tests.daw_schemas import Documents, fetch_documents, snake_keys
+from tests.daw_schemas import Documents, fetch_documents, frames_until
 from tests.takes_measure import assert_rendered_side_by_side, assert_takes_differ
 from tests.workers import run_worker
 
@@ -35,20 +34,6 @@ async def api(services: Services, aiohttp_client: Callable[..., Any]) -> TestCli
 @pytest.fixture
 async def documents(api: TestClient) -> Documents:
     return await fetch_documents(api, TOKEN)
-
-
-async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse, job_id: str, documents: Documents
-) -> list[dict[str, Any]]:
-    """Frames up to the group's generation:completed, each checked against AsyncAPI."""
-    frames = []
-    while True:
-        frame = await asyncio.wait_for(ws.receive_json(), timeout=60)
-        documents.check_frame(frame)
-        assert snake_keys(frame) == [], frame["event"]
-        frames.append(frame)
-        if frame["event"] == "generation:completed" and frame["data"]["jobId"] == job_id:
-            return frames
 
 
 async def chat(api: TestClient, text: str, **extra: Any) -> list[dict[str, Any]]:
@@ -116,7 +101,9 @@ async def test_widget_takes_arrive_as_one_frame_with_a_card_per_take_and_a_pick_
     [accepted] = await chat(api, "3 takes of a house beat for 8 seconds")
     assert accepted["type"] == "accepted" and len(accepted["takeJobs"]) == 3
     await run_worker(settings, redis_handle, render_processes=3)
-    frames = await frames_until(ws, accepted["jobId"], documents)
+    frames = await frames_until(
+        ws, "generation:completed", documents, job_id=accepted["jobId"], timeout=60
+    )
     await ws.close()
 
     group = [f for f in frames if f["data"]["jobId"] == accepted["jobId"]]
