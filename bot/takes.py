@@ -116,6 +116,10 @@ class TakeGroup:
     def take(self, index: int) -> Take | None:
         return next((t for t in self.takes if t.index == index), None)
 
+    def belongs_to(self, user: str) -> bool:
+        """Whose takes these are: the same rule as a job record's."""
+        return (self.origin.user or self.user) == user
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -221,6 +225,11 @@ class TakeBook:
             if name.startswith("outcome:"):
                 settled[int(name.split(":", 1)[1])] = json.loads(value)
         return settled
+
+    async def mean_progress(self, group_id: str) -> int:
+        """The takes' mean percent as last announced (0 before any take moved)."""
+        raw = await self.redis.hget(self.key(group_id), "progress")
+        return int(float(raw)) if raw else 0
 
     async def finished(self, group_id: str) -> bool:
         group = await self.get(group_id)

@@ -88,7 +88,8 @@ async def test_daw_openapi_documents_every_route_and_method_the_server_has(
     assert schemas["JobStatus"]["properties"]["result"]["anyOf"][0]["$ref"].endswith("JobResult")
     assert schemas["JobStatus"]["properties"]["createdAt"]["format"] == "date-time"
     assert schemas["HistoryEntry"]["properties"]["createdAt"]["format"] == "date-time"
-    assert schemas["ResultResponse"]["properties"]["result"]["$ref"].endswith("JobResult")
+    results = schemas["ResultResponse"]["properties"]["result"]["anyOf"]
+    assert [r["$ref"].rsplit("/", 1)[1] for r in results] == ["JobResult", "TakesResult"]
 
 
 async def test_daw_openapi_request_limits_follow_the_validators_and_config(

@@ -24,6 +24,7 @@ from tests.workers import run_worker
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ADA = {**AUTH, "x-user-id": "ada"}
+BOB = {**AUTH, "x-user-id": "bob"}
 
 
 @pytest.fixture
@@ -68,6 +69,16 @@ async def test_api_queues_takes_answers_their_ids_and_cancels_them_as_one(
         assert status["status"]["state"] == "waiting"
         assert status["status"]["data"]["seed"] == take["seed"]
     assert (await services.limits.usage("ada")).used == pytest.approx(8 + 3 * 8)
+    # The group's jobId is a job too: its status (each take's inside), result and cancel.
+    group = await group_status(api, documents, queued["jobId"])
+    assert (group["state"], group["progress"], group["result"]) == ("waiting", 0, None)
+    assert group["data"]["takes"] == 3 and group["data"]["genre"] == "drill"
+    assert [t["jobId"] for t in group["takes"]] == [t["jobId"] for t in takes]
+    early = await api.get(f"/api/generate/result/{queued['jobId']}", headers=ADA)
+    assert early.status == 409 and "isn't ready yet" in (await early.json())["error"]
+    for path in ("status", "result"):
+        theirs = await api.get(f"/api/generate/{path}/{queued['jobId']}", headers=BOB)
+        assert theirs.status == 404
 
     for bad in (5, 0, 2.5, "3"):
         refused = await api.post("/api/generate/beat", json={"takes": bad}, headers=ADA)
@@ -75,9 +86,7 @@ async def test_api_queues_takes_answers_their_ids_and_cancels_them_as_one(
         assert (await refused.json())["error"] == (
             "takes: ask for a whole number of takes from 1 to 4."
         )
-    theirs = await api.delete(
-        f"/api/generate/{queued['jobId']}", headers={**AUTH, "x-user-id": "bob"}
-    )
+    theirs = await api.delete(f"/api/generate/{queued['jobId']}", headers=BOB)
     assert theirs.status == 404
     cancelled = await api.delete(f"/api/generate/{queued['jobId']}", headers=ADA)
     body = await cancelled.json()
@@ -87,6 +96,19 @@ async def test_api_queues_takes_answers_their_ids_and_cancels_them_as_one(
     assert all(s["state"] == "failed" for s in body["takes"])
     again = await api.delete(f"/api/generate/{queued['jobId']}", headers=ADA)
     assert again.status == 409
+    group = await group_status(api, documents, queued["jobId"])
+    assert group["state"] == "failed" and group["finishedAt"] is not None
+    assert group["failedReason"].startswith("None of the 3 takes finished.")
+    failed = await api.get(f"/api/generate/result/{queued['jobId']}", headers=ADA)
+    assert failed.status == 409 and "failed: None of the 3" in (await failed.json())["error"]
+
+
+async def group_status(api: TestClient, documents: Documents, job_id: str) -> dict[str, Any]:
+    response = await api.get(f"/api/generate/status/{job_id}", headers=ADA)
+    body = await response.json()
+    assert response.status == 200, body
+    documents.check_rest("StatusResponse", body)
+    return body["status"]
 
 
 async def test_widget_takes_arrive_as_one_frame_with_a_card_per_take_and_a_pick_carries_on(
@@ -133,6 +155,19 @@ async def test_widget_takes_arrive_as_one_frame_with_a_card_per_take_and_a_pick_
     assert_takes_differ(clips, seconds=result["takes"][0]["result"]["duration"])
     names = [f["name"] for f in result["files"] if f["kind"] == "audio"]
     assert names == [f"house_124_Am_{t['seed']}.mp3" for t in result["takes"]]
+    # Polling instead of the WebSocket gets the same result from the group's jobId.
+    polled = await group_status(api, documents, accepted["jobId"])
+    assert (polled["state"], polled["progress"], polled["stage"]) == ("completed", 100, "Done")
+    assert [t["state"] for t in polled["takes"]] == ["completed"] * 3
+    assert [t["seed"] for t in polled["result"]["takes"]] == [t["seed"] for t in result["takes"]]
+    fetched = await api.get(f"/api/generate/result/{accepted['jobId']}", headers=ADA)
+    body = await fetched.json()
+    assert fetched.status == 200, body
+    documents.check_rest("ResultResponse", body)
+    assert body["result"]["kind"] == "takes" and body["completedAt"] == polled["finishedAt"]
+    second = body["result"]["takes"][1]["result"]
+    clip = await api.get(str(URL(second["audioUrl"]).relative()))
+    assert clip.status == 200 and await clip.read() == clips[1]
     records = [await services.queue.status(job) for job in accepted["takeJobs"]]
     assert all(r.state is JobState.COMPLETED for r in records)
     assert_rendered_side_by_side(records)

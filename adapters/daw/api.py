@@ -20,7 +20,12 @@ from pydantic import BaseModel, ValidationError
 from adapters.daw.http import HTTPProblem, content_disposition, json_body, ok, user_of
 from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json
-from adapters.daw.wire import history_json, iso_utc, job_status, public_files, result_json
+from adapters.daw.wire import (
+    group_status,
+    history_json,
+    job_status,
+    public_files,
+)
 from bot.assistant import Assistant, queue_beat, queue_job, queue_takes
 from bot.conversation import extended
 from bot.errors import BadAudio, InvalidRequest, NotFound, UploadTooLarge
@@ -38,7 +43,7 @@ from bot.requests import (
 )
 from bot.services import Services
 from bot.store import Upload
-from bot.takes import MAX_TAKES
+from bot.takes import MAX_TAKES, TakeGroup
 from engine.audio_io import MIN_SECONDS, AudioInfo, probe
 from engine.compose import BEATS_PER_BAR
 from engine.errors import AudioInputError
@@ -258,6 +263,9 @@ async def jobs_in_flight(request: web.Request) -> web.Response:
 @routes.get(f"/api/generate/status/{JOB_ID}")
 async def status_of_job(request: web.Request) -> web.Response:
     svc = _services(request)
+    group = await _own_takes(request)
+    if group is not None:
+        return ok({"status": await group_status(svc, group)})
     record = await _own_job(request)
     return ok({"status": job_status(svc, record)})
 
@@ -265,31 +273,18 @@ async def status_of_job(request: web.Request) -> web.Response:
 @routes.get(f"/api/generate/result/{JOB_ID}")
 async def result_of_job(request: web.Request) -> web.Response:
     svc = _services(request)
-    record = await _own_job(request)
-    if record.state is JobState.FAILED:
-        raise HTTPProblem(409, f"Job {record.job_id} failed: {record.error}")
-    if record.state is not JobState.COMPLETED:
-        raise HTTPProblem(
-            409,
-            f"Job {record.job_id} is {record.state.value} ({record.progress}%, {record.stage}); "
-            "its result isn't ready yet.",
-        )
-    return ok(
-        {
-            "jobId": record.job_id,
-            "generationId": record.generation_id,
-            "completedAt": iso_utc(record.finished_at),
-            "result": result_json(svc, record),
-        }
-    )
+    group = await _own_takes(request)
+    if group is not None:
+        return _finished(await group_status(svc, group))
+    return _finished(job_status(svc, await _own_job(request)))
 
 
 @routes.delete(f"/api/generate/{JOB_ID}")
 @routes.post(f"/api/generate/{JOB_ID}/cancel")
 async def cancel_job(request: web.Request) -> web.Response:
     svc = _services(request)
-    group = await svc.queue.takes.get(request.match_info["job_id"])
-    if group is not None and group.user == user_of(request):
+    group = await _own_takes(request)
+    if group is not None:
         return await _cancel_takes(svc, group.group_id)
     record = await _own_job(request)
     if record.finished:
@@ -317,6 +312,33 @@ async def _cancel_takes(svc: Services, group_id: str) -> web.Response:
             "message": f"Cancelling {count} take{'s' * (count != 1)} (generation:failed follows).",
             "status": statuses[0],
             "takes": statuses,
+        }
+    )
+
+
+async def _own_takes(request: web.Request) -> TakeGroup | None:
+    """The caller's take group when the path's id names one (the 202 of several takes)."""
+    group = await _services(request).queue.takes.get(request.match_info["job_id"])
+    return group if group is not None and group.belongs_to(user_of(request)) else None
+
+
+def _finished(status: Mapping[str, Any]) -> web.Response:
+    """A result body from a finished status, or the 409 saying why there is none yet."""
+    job_id = status["jobId"]
+    if status["state"] == JobState.FAILED.value:
+        raise HTTPProblem(409, f"Job {job_id} failed: {status.get('failedReason')}")
+    if status["state"] != JobState.COMPLETED.value:
+        raise HTTPProblem(
+            409,
+            f"Job {job_id} is {status['state']} ({status['progress']}%, {status['stage']}); "
+            "its result isn't ready yet.",
+        )
+    return ok(
+        {
+            "jobId": job_id,
+            "generationId": status["generationId"],
+            "completedAt": status["finishedAt"],
+            "result": status["result"],
         }
     )
 

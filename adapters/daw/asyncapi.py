@@ -104,7 +104,7 @@ def asyncapi_document(host: str = "127.0.0.1:8765") -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "BeatBot DAW events",
-            "version": "1.2.0",
+            "version": "1.3.0",
             "description": (
                 'Frames `{"event", "data", "id"}` on /ws, for the connecting user\'s jobs, in '
                 "stream order. Resume with ?since=<id>. A `stream:gap` frame first means events "

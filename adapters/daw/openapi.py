@@ -267,7 +267,7 @@ def openapi_document(engine: EngineSettings, server_url: str = "/") -> dict[str,
         "openapi": "3.1.0",
         "info": {
             "title": "BeatBot DAW API",
-            "version": "1.2.0",
+            "version": "1.3.0",
             "description": (
                 "Queue beats, stems, mixes and masters; follow them on /ws (frames in "
                 "/api/asyncapi.json). Names are camelCase; timestamps are ISO 8601 UTC "

@@ -225,7 +225,8 @@ class BeatQueued(JobQueued):
         default=None,
         description='Only when "takes" asked for 2 to 4: one job per take (seed is the first '
         "take's, each take's own is listed); jobId/generationId then name the group, whose "
-        'generation:progress and one generation:completed (result kind "takes") come on /ws.',
+        'generation:progress and one generation:completed (result kind "takes") come on /ws, '
+        "and whose status, result and cancel work like a job's.",
     )
     exclude: list[str] = Field(default_factory=list, description="Parts left out.")
     include: list[str] = Field(default_factory=list, description="Instruments asked for.")
@@ -244,12 +245,20 @@ class JobStatus(_Open):
     progress: int = Field(ge=0, le=100)
     stage: str
     data: dict[str, Any] = Field(description="The request, camelCase, with defaults filled in.")
-    result: JobResult | None
+    result: JobResult | TakesResult | None = Field(
+        description='A take group\'s result has kind "takes" (see takes below).'
+    )
     createdAt: Timestamp
     startedAt: Timestamp | None = None
     finishedAt: Timestamp | None = None
     failedReason: str | None = None
     cancelRequested: bool = False
+    takes: list[JobStatus] | None = Field(
+        default=None,
+        description="Only for the jobId of several takes: each take's own status. The group "
+        "is active until every take is settled, then completed when at least one was made; "
+        "its progress is the takes' mean.",
+    )
 
 
 class StatusResponse(BaseModel):
@@ -262,7 +271,7 @@ class ResultResponse(BaseModel):
     jobId: str
     generationId: str
     completedAt: Timestamp
-    result: JobResult
+    result: JobResult | TakesResult
 
 
 class JobsResponse(BaseModel):

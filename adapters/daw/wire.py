@@ -23,11 +23,12 @@ from bot.assistant import actions_for, pick_actions
 from bot.errors import NotFound
 from bot.events import utc_timestamp
 from bot.filenames import download_name
-from bot.jobs import JobRecord, JobType
+from bot.jobs import JobRecord, JobState, JobType
 from bot.links import REFS, with_links
 from bot.requests import public_name
 from bot.services import Services
 from bot.store import ClipStore
+from bot.takes import TakeGroup, failed_text, group_result
 
 Frame = dict[str, Any]
 
@@ -168,6 +169,51 @@ def job_status(svc: Services, record: JobRecord) -> dict[str, Any]:
     status["startedAt"] = iso_utc(record.started_at)
     status["finishedAt"] = iso_utc(record.finished_at)
     status["cancelRequested"] = record.cancel_requested
+    return status
+
+
+async def group_status(svc: Services, group: TakeGroup) -> dict[str, Any]:
+    """A take group's jobId (the 202 of several takes) as one job: waiting until a take
+    starts, active until every take is settled, then completed (when at least one was made)
+    or failed. Its progress is the takes' mean, its result the one the WebSocket announced,
+    and `takes` has each take's own status."""
+    found = [await svc.jobs.get(take.job_id) for take in group.takes]
+    records = [record for record in found if record is not None]
+    settled = await svc.queue.takes.outcomes(group.group_id)
+    done = len(settled) >= group.size
+    made = [index for index, outcome in settled.items() if outcome["state"] == "completed"]
+    if done:
+        state = JobState.COMPLETED if made else JobState.FAILED
+    elif settled or any(r.state is not JobState.WAITING for r in records):
+        state = JobState.ACTIVE
+    else:
+        state = JobState.WAITING
+    data = {k: v for k, v in (records[0].data if records else {}).items() if k != "take"}
+    started = [r.started_at for r in records if r.started_at]
+    status: dict[str, Any] = {
+        "jobId": group.group_id,
+        "generationId": group.generation_id,
+        "type": JobType.BEAT.value,
+        "state": state.value,
+        "progress": 100 if done else await svc.queue.takes.mean_progress(group.group_id),
+        "stage": "Done" if done else f"{len(settled)} of {group.size} takes done",
+        "data": camel_keys({**data, "takes": group.size}),
+        "result": None,
+        "createdAt": iso_utc(min((r.created_at for r in records), default=None)),
+        "startedAt": iso_utc(min(started, default=None)),
+        "finishedAt": iso_utc(max((r.finished_at or 0 for r in records), default=0) or None)
+        if done
+        else None,
+        "cancelRequested": any(r.cancel_requested for r in records),
+        "takes": [job_status(svc, record) for record in records],
+    }
+    if made:
+        if done:
+            status["result"] = wire_takes(
+                svc.store, group_result(group, settled), group.generation_id
+            )
+    elif done:
+        status["failedReason"] = failed_text(group, settled, none_made=True)
     return status
 
 
