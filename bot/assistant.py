@@ -103,14 +103,14 @@ async def queue_beat(svc: Services, request: BeatRequest, user: str, origin: Pla
     """Count the request, reserve its audio from today's quota and queue it; the
     reservation is given back if queueing fails, so an outage never costs a person quota."""
     await svc.limits.check_rate(user)
-    await svc.limits.reserve(user, request.duration)
+    await svc.limits.reserve(user, request.charged_seconds)
     try:
         placed = await _placed(origin)
         return await svc.queue.enqueue(
             JobType.BEAT, request.model_dump(mode="json"), user_id=user, origin=placed
         )
     except BaseException:
-        await svc.limits.refund(user, request.duration)
+        await svc.limits.refund(user, request.charged_seconds)
         raise
 
 
@@ -148,7 +148,7 @@ async def queue_takes(
     against the rate limit, `count` beats against today's quota, reserved together (all
     or none) and given back if queueing fails; each take that fails gives its own back."""
     await svc.limits.check_rate(user)
-    seconds = request.duration * count
+    seconds = request.charged_seconds * count
     await svc.limits.reserve(user, seconds)
     try:
         placed = await _placed(origin)

@@ -293,6 +293,10 @@ class BeatRequest(_Request):
         return spec_of(self.model_dump())
 
     @property
+    def charged_seconds(self) -> float:
+        return charged_seconds(self.model_dump())
+
+    @property
     def total_seconds(self) -> float:
         """How long the beat will be: its length in whole bars plus the bars extends add."""
         return total_seconds(self.bpm, self.duration, self.edits)
@@ -314,6 +318,16 @@ def spec_of(data: Mapping[str, Any]) -> BeatSpec:
         include=tuple(data.get("include") or ()),
         edits=edits_from_json(list(data.get("edits") or [])),
     )
+
+
+def charged_seconds(data: Mapping[str, Any]) -> float:
+    """What a beat request or beat job counts against the daily quota: the length asked for
+    plus the bars its extends add (an extended beat is rendered and delivered whole)."""
+    from engine.compose.model import BEATS_PER_BAR
+
+    extra = sum(int(edit["extend"]) for edit in data.get("edits") or () if "extend" in edit)
+    seconds = float(data.get("duration") or 0)
+    return seconds + extra * BEATS_PER_BAR * 60.0 / float(data["bpm"]) if extra else seconds
 
 
 def total_seconds(bpm: float, duration: float, edits: list[dict[str, Any]]) -> float:

@@ -26,6 +26,7 @@ from arq import Retry
 from bot import work
 from bot.errors import UserError, user_message
 from bot.jobs import JobRecord, JobState, JobType
+from bot.requests import charged_seconds
 from bot.services import Services
 from bot.takes import marker_field, marker_of
 from bot.worker_metrics import WorkerMetrics
@@ -361,7 +362,7 @@ async def _fail(services: Services, record: JobRecord, message: str) -> None:
     if not await services.jobs.mark_finished(record.job_id, JobState.FAILED, error=message):
         return
     if record.type is JobType.BEAT:  # only rendered beats count against the daily quota
-        await services.limits.refund(record.user_id, float(record.data.get("duration") or 0))
+        await services.limits.refund(record.user_id, charged_seconds(record.data))
     await services.events.publish(
         "generation:failed",
         {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile
 
 from bot.assistant import Assistant, actions_for
@@ -69,10 +70,15 @@ async def test_extend_appends_the_bars_asked_for_and_the_card_says_so(
     assert abs(added - 2 * BAR_SECONDS) < 0.05, added
     assert extended.result is not None
     assert "Extended by 2 bars to 13 s (5 bars)." in extended.result["summary"]
+    # The quota counts what each render delivers: the 8 s asked for, and the bars extends add.
+    used = (await services.limits.usage("ada")).used
+    assert used == pytest.approx(8 + 8 + 2 * BAR_SECONDS, abs=0.01)  # kept in ms
     # "make it 10 seconds longer": the whole bars nearest 10 s at 90 BPM (4 bars)
     [longer] = await say(assistant, "make it 10 seconds longer", "x1")
     data = (await services.queue.status(longer.job_id)).data  # type: ignore[union-attr]
     assert data["edits"] == [{"extend": 2}, {"extend": 4}] and data["seed"] == original.data["seed"]
+    later = (await services.limits.usage("ada")).used
+    assert later == pytest.approx(used + 8 + 6 * BAR_SECONDS, abs=0.01)
 
 
 async def test_mute_drums_makes_the_beat_again_without_drums(
