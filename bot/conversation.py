@@ -393,6 +393,16 @@ def extended(beat: Mapping[str, Any], *, bars: int | None, seconds: float | None
     return params
 
 
+def redone(beat: Mapping[str, Any], *, section: str, part: str) -> dict[str, Any]:
+    """A beat request (a beat job's data) with `section` (`part`) drawn again: its seed,
+    parts and earlier edits kept, so every other section stays as it was."""
+    params = {k: v for k, v in beat.items() if k in CARRIED and v is not None}
+    edits = [dict(edit) for edit in beat.get("edits") or ()]
+    params["edits"] = [*edits, _redo(section, part, edits)]
+    params["new_edit"] = True
+    return params
+
+
 def _bars_to_add(said: Mapping[str, Any], bpm: float) -> int:
     """ "extend it by 8 bars" -> 8; "make it 30 seconds longer" -> the whole bars nearest 30 s
     at the beat's tempo (at least one)."""

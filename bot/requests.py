@@ -419,9 +419,8 @@ def _engine_knows_key(key: str) -> bool:
     return True
 
 
-class ExtendRequest(_Request):
-    """Extend a beat made before; the DAW API's POST /api/generate/extend body:
-    {"generationId": "...", "bars": 8} or {"generationId": "...", "seconds": 30}."""
+class _BeatEdit(_Request):
+    """An edit of a beat made before, named by its generationId."""
 
     generation_id: str = Field(
         min_length=1,
@@ -429,6 +428,12 @@ class ExtendRequest(_Request):
         pattern=r"^[\w-]+$",
         validation_alias=AliasChoices("generation_id", "generationId"),
     )
+
+
+class ExtendRequest(_BeatEdit):
+    """Extend a beat made before; the DAW API's POST /api/generate/extend body:
+    {"generationId": "...", "bars": 8} or {"generationId": "...", "seconds": 30}."""
+
     bars: int | None = Field(default=None, ge=1, le=MAX_EXTEND_BARS)
     seconds: float | None = Field(default=None, gt=0, le=MAX_EXTEND_SECONDS)
 
@@ -457,6 +462,46 @@ class ExtendRequest(_Request):
         if (self.bars is None) == (self.seconds is None):
             raise ValueError('Say how much to add with "bars" or "seconds" (one of them).')
         return self
+
+
+class RedoRequest(_BeatEdit):
+    """Draw one section of a beat made before again; the DAW API's POST /api/generate/redo
+    body: {"generationId": "...", "section": "hook"}, with "part": "drums" for that part only."""
+
+    section: str = Field(
+        description='One of the beat\'s sections ("chorus" is read as hook).',
+        json_schema_extra={"enum": list(vocab.REDO_SECTIONS)},
+    )
+    part: str = Field(
+        default="all",
+        description='The whole section, or one part of it ("hi-hats" is read as hats).',
+        json_schema_extra={"enum": ["all", *vocab.PART_WORDS]},
+    )
+
+    @field_validator("section", mode="before")
+    @classmethod
+    def _section(cls, value: Any) -> str:
+        name = vocab.SECTION_PHRASES.get(tuple(vocab.tokenize(value))) if _word(value) else None
+        if name not in vocab.REDO_SECTIONS:
+            sections = ", ".join(vocab.REDO_SECTIONS)
+            raise ValueError(f"name one of {sections}, not {str(value)[:30]!r}.")
+        return str(name)
+
+    @field_validator("part", mode="before")
+    @classmethod
+    def _part(cls, value: Any) -> str:
+        if value is None or value == "all":
+            return "all"
+        name = vocab.PART_PHRASES.get(tuple(vocab.tokenize(value))) if _word(value) else None
+        if name is None:
+            raise ValueError(
+                f"say all or one of {', '.join(vocab.PART_WORDS)}, not {str(value)[:30]!r}."
+            )
+        return name
+
+
+def _word(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 40
 
 
 class StemsRequest(_Request):

@@ -1362,6 +1362,8 @@ def _phrase_index(table: Mapping[str, tuple[str, ...]], *, names: bool = True) -
 PART_PHRASES: dict[Phrase, str] = _phrase_index(PART_WORDS)
 INCLUDE_PHRASES: dict[Phrase, str] = _phrase_index(INCLUDE_WORDS, names=False)
 SECTION_PHRASES: dict[Phrase, str] = _phrase_index(SECTION_WORDS)
+# What a redo can name: the engine's sections (a beat has some of them; "bridge" it never has).
+REDO_SECTIONS: tuple[str, ...] = tuple(name for name in SECTION_WORDS if name != "bridge")
 
 
 # --- the phrase table ---------------------------------------------------------------------

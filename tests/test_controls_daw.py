@@ -133,3 +133,75 @@ async def test_daw_extend_refuses_what_it_cant_do_in_json(
         headers=ADA,
     )
     assert everything.status == 400 and "nothing to play" in (await everything.json())["error"]
+
+
+async def test_daw_redo_draws_one_section_again_and_refuses_what_the_beat_lacks(
+    api: TestClient, settings: Settings, redis_handle: RedisHandle
+) -> None:
+    documents = await fetch_documents(api, TOKEN)
+    ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
+    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    beat = await api.post(
+        "/api/generate/beat", json={"genre": "house", "bpm": BPM, "duration": 24}, headers=ADA
+    )
+    queued = await beat.json()
+    assert beat.status == 202, queued
+    await run_worker(settings, redis_handle)
+    first = (await completed(ws, documents))["data"]
+    sections = [name for name, _bars in first["result"]["sections"]]
+    assert "hook" in sections and "solo" not in sections
+
+    response = await api.post(
+        "/api/generate/redo",
+        json={"generationId": queued["generationId"], "section": "chorus", "part": "hi-hats"},
+        headers=ADA,
+    )
+    redo = await response.json()
+    assert response.status == 202, redo
+    documents.check_rest("BeatQueued", redo)
+    assert redo["message"] == "Redo job queued" and redo["seed"] == queued["seed"]
+    assert redo["edits"] == [{"redo": "hook", "part": "hats", "take": 1}]
+    assert redo["bars"] == queued["bars"] and redo["generationId"] != queued["generationId"]
+    await run_worker(settings, redis_handle)
+    frame = (await completed(ws, documents))["data"]
+    assert frame["generationId"] == redo["generationId"]
+    assert "New hi-hats in the hook, everything else as before." in frame["result"]["summary"]
+    assert await clip_seconds(api, frame["result"]) == pytest.approx(
+        await clip_seconds(api, first["result"]), abs=0.01
+    )
+    # The same section again is its next take; the whole section when no part is named.
+    again = await api.post(
+        "/api/generate/redo",
+        json={"generationId": redo["generationId"], "section": "hook"},
+        headers=ADA,
+    )
+    body = await again.json()
+    assert again.status == 202, body
+    assert body["edits"] == [
+        {"redo": "hook", "part": "hats", "take": 1},
+        {"redo": "hook", "part": "all", "take": 1},
+    ]
+    await ws.close()
+
+    gid = queued["generationId"]
+    cases: list[tuple[dict[str, Any], dict[str, str], int, str]] = [
+        ({"generationId": gid, "section": "solo"}, ADA, 422, "This beat has no solo; its sec"),
+        ({"generationId": gid, "section": "bridge"}, ADA, 400, "section: name one of intro"),
+        ({"generationId": gid, "section": 3}, ADA, 400, "section"),
+        ({"generationId": gid, "section": "hook", "part": "harp"}, ADA, 400, "part: say all"),
+        ({"generationId": gid}, ADA, 400, "section"),
+        ({"section": "hook"}, ADA, 400, "generationId"),
+        ({"generationId": gid, "section": "hook"}, BOB, 404, "no beat"),
+    ]
+    for body, headers, status, words in cases:
+        refused = await api.post("/api/generate/redo", json=body, headers=headers)
+        answer = await refused.json()
+        assert refused.status == status, (body, answer)
+        assert answer["success"] is False and words in answer["error"], (body, answer)
+
+
+def test_what_a_redo_can_name_is_what_the_engine_has() -> None:
+    from bot import vocab
+    from engine.compose.model import PARTS, SECTION_NAMES
+
+    assert vocab.REDO_SECTIONS == SECTION_NAMES and tuple(vocab.PART_WORDS) == PARTS

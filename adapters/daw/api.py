@@ -27,7 +27,7 @@ from adapters.daw.wire import (
     public_files,
 )
 from bot.assistant import Assistant, queue_beat, queue_job, queue_takes
-from bot.conversation import extended
+from bot.conversation import extended, redone
 from bot.errors import BadAudio, InvalidRequest, NotFound, UploadTooLarge
 from bot.filenames import download_name
 from bot.jobs import JobRecord, JobState, JobType, Origin
@@ -37,6 +37,7 @@ from bot.requests import (
     ExtendRequest,
     MasterRequest,
     MixRequest,
+    RedoRequest,
     StemsRequest,
     beat_request,
     friendly_validation_error,
@@ -143,21 +144,46 @@ async def _queue_takes(svc: Services, beat: BeatRequest, count: int, user: str) 
 async def generate_extend(request: web.Request) -> web.Response:
     """The caller's beat with bars appended (same seed, every bar before kept): a new
     generation, queued and reported like POST /api/generate/beat."""
+    asked = _validated(ExtendRequest, await json_body(request))
+    source = await _own_beat(request, asked.generation_id)
+    params = extended(source.data, bars=asked.bars, seconds=asked.seconds)
+    return await _queue_edit(request, params, "Extend job queued")
+
+
+@routes.post("/api/generate/redo")
+async def generate_redo(request: web.Request) -> web.Response:
+    """The caller's beat with one section (or one part of it) drawn again, every other
+    section kept: a new generation, queued and reported like POST /api/generate/beat."""
+    asked = _validated(RedoRequest, await json_body(request))
+    source = await _own_beat(request, asked.generation_id)
+    sections = [str(name) for name, _bars in (source.result or {}).get("sections") or ()]
+    if sections and asked.section not in sections:
+        named = ", ".join(dict.fromkeys(sections))
+        raise HTTPProblem(422, f"This beat has no {asked.section}; its sections are {named}.")
+    params = redone(source.data, section=asked.section, part=asked.part)
+    return await _queue_edit(request, params, "Redo job queued")
+
+
+async def _own_beat(request: web.Request, generation_id: str) -> JobRecord:
+    """The caller's beat job that made `generation_id`; anyone else's is a 404 too."""
+    source = await _services(request).jobs.job_for_generation(generation_id)
+    if source is None or not source.belongs_to(user_of(request)) or source.type is not JobType.BEAT:
+        raise NotFound(f"There is no beat with generationId {generation_id!r} for you.")
+    return source
+
+
+async def _queue_edit(request: web.Request, params: dict[str, Any], message: str) -> web.Response:
+    """Queue an edited beat (a 422 for a good body this beat can't take, e.g. too long)."""
     svc = _services(request)
     user = user_of(request)
-    asked = _validated(ExtendRequest, await json_body(request))
-    source = await svc.jobs.job_for_generation(asked.generation_id)
-    if source is None or not source.belongs_to(user) or source.type is not JobType.BEAT:
-        raise NotFound(f"There is no beat with generationId {asked.generation_id!r} for you.")
-    params = extended(source.data, bars=asked.bars, seconds=asked.seconds)
     try:
         beat = beat_request(params, svc.settings, name_field=True)
-    except InvalidRequest as exc:  # a good body this beat can't take (too long)
+    except InvalidRequest as exc:
         raise HTTPProblem(422, exc.message) from None
     record = await queue_beat(svc, beat, user, _origin(user, beat.project_id or ""))
     return ok(
         {
-            "message": "Extend job queued",
+            "message": message,
             "jobId": record.job_id,
             "generationId": record.generation_id,
             **beat_as_made(beat),

@@ -21,6 +21,7 @@ from bot.requests import (
     ExtendRequest,
     MasterRequest,
     MixRequest,
+    RedoRequest,
     StemsRequest,
     field_constraints,
     public_name,
@@ -62,6 +63,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "at its tempo. Same seed, parts and earlier edits, so every bar before stays as "
              "it was; a new generation, followed like POST /api/generate/beat (202, then /ws "
              "events). 404 for a generationId that isn't one of your beats."),
+    Endpoint("post", "/api/generate/redo", "Redo a section of a beat", schemas.BeatQueued, 202,
+             RedoRequest, (400, 404, 422, 429), description="Draws one section of one of your "
+             'beats (generationId) again: {"section": "hook"}, or {"section": "verse", "part": '
+             '"drums"} for that part only. Same seed, parts and earlier edits, so every other '
+             "section stays as it was; each redo of the same section is a new take of it. A "
+             "new generation, followed like POST /api/generate/beat. 422 for a section the "
+             "beat doesn't have (the error names the ones it has)."),
     Endpoint("post", "/api/generate/stems", "Split an upload into stems", schemas.JobQueued, 202,
              StemsRequest, (400, 404, 429)),
     Endpoint("post", "/api/generate/mix", "Auto-mix uploads", schemas.JobQueued, 202, MixRequest,
@@ -245,6 +253,8 @@ def openapi_document(engine: EngineSettings, server_url: str = "/") -> dict[str,
                 content["application/json"]["example"] = {"genre": "house", "duration": 8}
             if ep.request is ExtendRequest:
                 content["application/json"]["example"] = {"generationId": "…", "bars": 8}
+            if ep.request is RedoRequest:
+                content["application/json"]["example"] = {"generationId": "…", "section": "hook"}
             operation["requestBody"] = {"required": True, "content": content}
         paths.setdefault(ep.path, {})[ep.method] = operation
     paths["/api/files"] = {"post": _upload_operation(components, failure)}
