@@ -386,19 +386,20 @@ def _restored(exclude: list[str], restore: Any) -> list[str]:
 def extended(beat: Mapping[str, Any], *, bars: int | None, seconds: float | None) -> dict[str, Any]:
     """A beat request (a beat job's data) with bars appended: its seed, parts and earlier
     edits kept; seconds become the whole bars nearest them at its tempo (at least one)."""
-    params = {k: v for k, v in beat.items() if k in CARRIED and v is not None}
     added = _bars_to_add({"extend_bars": bars, "extend_seconds": seconds}, float(beat["bpm"]))
-    params["edits"] = [*(dict(edit) for edit in beat.get("edits") or ()), {"extend": added}]
-    params["new_edit"] = True
-    return params
+    return _with_edit(beat, {"extend": added})
 
 
 def redone(beat: Mapping[str, Any], *, section: str, part: str) -> dict[str, Any]:
     """A beat request (a beat job's data) with `section` (`part`) drawn again: its seed,
     parts and earlier edits kept, so every other section stays as it was."""
+    return _with_edit(beat, _redo(section, part, list(beat.get("edits") or ())))
+
+
+def _with_edit(beat: Mapping[str, Any], edit: dict[str, Any]) -> dict[str, Any]:
+    """The beat's request with `edit` after the edits it has, as this render's new edit."""
     params = {k: v for k, v in beat.items() if k in CARRIED and v is not None}
-    edits = [dict(edit) for edit in beat.get("edits") or ()]
-    params["edits"] = [*edits, _redo(section, part, edits)]
+    params["edits"] = [*(dict(done) for done in beat.get("edits") or ()), edit]
     params["new_edit"] = True
     return params
 

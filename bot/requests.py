@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -325,7 +325,7 @@ def charged_seconds(data: Mapping[str, Any]) -> float:
     plus the bars its extends add (an extended beat is rendered and delivered whole)."""
     from engine.compose.model import BEATS_PER_BAR
 
-    extra = sum(int(edit["extend"]) for edit in data.get("edits") or () if "extend" in edit)
+    extra = extended_bars(data.get("edits") or ())
     seconds = float(data.get("duration") or 0)
     return seconds + extra * BEATS_PER_BAR * 60.0 / float(data["bpm"]) if extra else seconds
 
@@ -334,8 +334,12 @@ def total_seconds(bpm: float, duration: float, edits: list[dict[str, Any]]) -> f
     """A beat's length after its extends (edits in JSON form): whole bars at its tempo."""
     from engine.compose.model import BEATS_PER_BAR, bars_for
 
-    extra = sum(int(edit["extend"]) for edit in edits if "extend" in edit)
-    return (bars_for(duration, bpm) + extra) * BEATS_PER_BAR * 60.0 / bpm
+    return (bars_for(duration, bpm) + extended_bars(edits)) * BEATS_PER_BAR * 60.0 / bpm
+
+
+def extended_bars(edits: Iterable[Mapping[str, Any]]) -> int:
+    """The bars a beat's extends add (edits in JSON form)."""
+    return sum(int(edit["extend"]) for edit in edits if "extend" in edit)
 
 
 def _check_length(
@@ -368,12 +372,17 @@ def _part_names(value: Any) -> list[str]:
 
     parts: list[str] = []
     for name in _names(value, "exclude"):
-        part = name if name in PARTS else vocab.PART_PHRASES.get(tuple(vocab.tokenize(name)))
+        part = _part_name(name)
         if part is None:
             raise ValueError(f"I can't leave out '{name[:30]}'; the parts are {', '.join(PARTS)}.")
         if part not in parts:
             parts.append(part)
     return parts
+
+
+def _part_name(name: str) -> str | None:
+    """ "hi-hats" -> "hats": one of the engine's parts (vocab.PART_WORDS), or None."""
+    return vocab.PART_PHRASES.get(tuple(vocab.tokenize(name)))
 
 
 def _instrument_names(value: Any, genre: str | None) -> list[str]:
@@ -492,7 +501,7 @@ class RedoRequest(_BeatEdit):
     def _part(cls, value: Any) -> str:
         if value is None or value == "all":
             return "all"
-        name = vocab.PART_PHRASES.get(tuple(vocab.tokenize(value))) if _word(value) else None
+        name = _part_name(value) if _word(value) else None
         if name is None:
             raise ValueError(
                 f"say all or one of {', '.join(vocab.PART_WORDS)}, not {str(value)[:30]!r}."

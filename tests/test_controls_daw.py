@@ -19,7 +19,7 @@ from adapters.daw_server import create_app
 from bot.config import Settings
 from bot.connections import RedisHandle
 from bot.services import Services
-from tests.daw_schemas import Documents, fetch_documents
+from tests.daw_schemas import Documents, fetch_documents, frames_until
 from tests.workers import run_worker
 
 TOKEN = "test-token-0123456789"
@@ -33,13 +33,17 @@ async def api(services: Services, aiohttp_client: Callable[..., Any]) -> TestCli
     return await aiohttp_client(create_app(services, TOKEN))
 
 
+async def listening(api: TestClient) -> tuple[Documents, aiohttp.ClientWebSocketResponse]:
+    """The server's documents and Ada's WebSocket, already following the stream."""
+    documents = await fetch_documents(api, TOKEN)
+    ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
+    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    return documents, ws
+
+
 async def completed(ws: aiohttp.ClientWebSocketResponse, documents: Documents) -> dict[str, Any]:
     """The next generation:completed frame (every frame checked against the document)."""
-    while True:
-        frame = await asyncio.wait_for(ws.receive_json(), timeout=60)
-        documents.check_frame(frame)
-        if frame["event"] == "generation:completed":
-            return frame
+    return (await frames_until(ws, "generation:completed", documents, timeout=60))[-1]
 
 
 async def clip_seconds(api: TestClient, result: dict[str, Any]) -> float:
@@ -51,9 +55,7 @@ async def clip_seconds(api: TestClient, result: dict[str, Any]) -> float:
 async def test_daw_extend_appends_bars_with_the_same_events_and_a_longer_clip(
     api: TestClient, settings: Settings, redis_handle: RedisHandle
 ) -> None:
-    documents = await fetch_documents(api, TOKEN)
-    ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
-    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    documents, ws = await listening(api)
     beat = await api.post(
         "/api/generate/beat",
         json={"genre": "house", "bpm": BPM, "duration": 8, "exclude": ["hi-hats"]},
@@ -138,9 +140,7 @@ async def test_daw_extend_refuses_what_it_cant_do_in_json(
 async def test_daw_redo_draws_one_section_again_and_refuses_what_the_beat_lacks(
     api: TestClient, settings: Settings, redis_handle: RedisHandle
 ) -> None:
-    documents = await fetch_documents(api, TOKEN)
-    ws = await api.ws_connect(f"/ws?token={TOKEN}&user=ada")
-    await asyncio.sleep(0.2)  # let the hub pick the stream position up
+    documents, ws = await listening(api)
     beat = await api.post(
         "/api/generate/beat", json={"genre": "house", "bpm": BPM, "duration": 24}, headers=ADA
     )

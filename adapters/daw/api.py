@@ -20,12 +20,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.daw.http import HTTPProblem, content_disposition, json_body, ok, user_of
 from adapters.daw.richtext import reply_html
 from adapters.daw.schemas import ChatRequest, actions_json
-from adapters.daw.wire import (
-    group_status,
-    history_json,
-    job_status,
-    public_files,
-)
+from adapters.daw.wire import group_status, history_json, job_status, public_files
 from bot.assistant import Assistant, queue_beat, queue_job, queue_takes
 from bot.conversation import extended, redone
 from bot.errors import BadAudio, InvalidRequest, NotFound, UploadTooLarge

@@ -190,6 +190,7 @@ async def group_status(svc: Services, group: TakeGroup) -> dict[str, Any]:
         state = JobState.WAITING
     data = {k: v for k, v in (records[0].data if records else {}).items() if k != "take"}
     started = [r.started_at for r in records if r.started_at]
+    finished = [r.finished_at for r in records if r.finished_at]
     status: dict[str, Any] = {
         "jobId": group.group_id,
         "generationId": group.generation_id,
@@ -201,17 +202,13 @@ async def group_status(svc: Services, group: TakeGroup) -> dict[str, Any]:
         "result": None,
         "createdAt": iso_utc(min((r.created_at for r in records), default=None)),
         "startedAt": iso_utc(min(started, default=None)),
-        "finishedAt": iso_utc(max((r.finished_at or 0 for r in records), default=0) or None)
-        if done
-        else None,
+        "finishedAt": iso_utc(max(finished, default=None)) if done else None,
         "cancelRequested": any(r.cancel_requested for r in records),
         "takes": [job_status(svc, record) for record in records],
     }
-    if made:
-        if done:
-            status["result"] = wire_takes(
-                svc.store, group_result(group, settled), group.generation_id
-            )
+    if done and made:
+        result = group_result(group, settled)
+        status["result"] = wire_takes(svc.store, result, group.generation_id)
     elif done:
         status["failedReason"] = failed_text(group, settled, none_made=True)
     return status
